@@ -1,0 +1,94 @@
+/* The process's configuration: read from the environment once, published
+ * without a lock, so a wrapper called before our constructor (from another
+ * library's constructor) or from many threads at once gets the same rules. */
+#include "nopyc.h"
+#include "shim.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct nopyc_rules *published;
+
+static void say(const char *a, const char *b, const char *c)
+{
+	static int said;
+	if (__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+		return;
+	/* write(2), not stdio: the host's stderr buffering is not ours to touch. */
+	char line[1024];
+	size_t n = 0;
+	const char *part[] = { "nopyc: ", a, b, c, "\n" };
+	for (size_t i = 0; i < sizeof part / sizeof *part; i++) {
+		size_t len = strlen(part[i]);
+		if (len > sizeof line - 1 - n)
+			len = sizeof line - 1 - n;
+		memcpy(line + n, part[i], len);
+		n += len;
+	}
+	if (n && line[n - 1] != '\n')
+		line[n - 1] = '\n';
+	ssize_t ignored = write(2, line, n);
+	(void)ignored;
+}
+
+static int strict(void)
+{
+	const char *s = getenv("NOPYC_STRICT");
+	return s && strcmp(s, "1") == 0;
+}
+
+static struct nopyc_rules *load(void)
+{
+	struct nopyc_rules *rules = calloc(1, sizeof *rules);
+	if (!rules) {
+		static struct nopyc_rules no_memory = { .off = 1 };
+		return &no_memory;
+	}
+	unsigned euid = (unsigned)geteuid();
+	if (nopyc_rules_load(rules, getenv("NOPYC_RULES"), getenv("NOPYC_CONFIG"), euid)) {
+		nopyc_rules_free(rules);
+		if (strict()) {
+			say(rules->error, "; exiting because NOPYC_STRICT=1", "");
+			_exit(2);
+		}
+		say(rules->error, "; nopyc is off in this process", "");
+		return rules;
+	}
+	char msg[2048];
+	if (nopyc_rules_check_targets(rules, euid, msg, sizeof msg)) {
+		if (strict()) {
+			say(msg, "; exiting because NOPYC_STRICT=1", "");
+			_exit(2);
+		}
+		say(msg, "", "");
+	}
+	return rules;
+}
+
+const struct nopyc_rules *shim_config(void)
+{
+	static struct nopyc_rules passthrough = { .off = 1 };
+	static __thread int loading;  /* a wrapper reached from load() itself */
+	struct nopyc_rules *rules = __atomic_load_n(&published, __ATOMIC_ACQUIRE);
+	if (__builtin_expect(rules != NULL, 1))
+		return rules;
+	if (loading)
+		return &passthrough;
+	/* No lock (a fork could strand it): racing first callers each load and
+	 * the first to publish wins.  Their messages are said once (say_once). */
+	loading = 1;
+	rules = load();
+	loading = 0;
+	struct nopyc_rules *expected = NULL;
+	if (!__atomic_compare_exchange_n(&published, &expected, rules, 0,
+	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		rules = expected;  /* the loser's copy is left: rare, and small */
+	return rules;
+}
+
+__attribute__((constructor)) static void shim_init(void)
+{
+	shim_resolve_all();
+	shim_config();
+}

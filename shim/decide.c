@@ -1,0 +1,78 @@
+/* call + path -> verdict.  Pure: no allocation, no system call. */
+#include "nopyc.h"
+
+#include <errno.h>
+#include <string.h>
+
+static int is_under(const char *path, const char *dir, size_t dirlen)
+{
+	return strncmp(path, dir, dirlen) == 0 &&
+	       (path[dirlen] == '/' || path[dirlen] == '\0');
+}
+
+static enum nopyc_verdict verdict(struct nopyc_decision *d,
+                                  enum nopyc_verdict v, int err)
+{
+	d->verdict = v;
+	d->err = err;
+	return v;
+}
+
+enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
+                                enum nopyc_op op, const char *base,
+                                const char *path, struct nopyc_decision *d)
+{
+	char *abs = d->buf;
+	char *scratch = d->buf + NOPYC_PATH_MAX;
+	const size_t scratch_sz = sizeof d->buf - NOPYC_PATH_MAX;
+
+	d->rule = NULL;
+	d->path = NULL;
+	d->mapped = NULL;
+	d->kind = NOPYC_NOT_CACHE;
+	if (rules->off || !path ||
+	    nopyc_path_normalise(base, path, abs, NOPYC_PATH_MAX) < 0)
+		return verdict(d, NOPYC_PASS, 0);
+	d->path = abs;
+	d->kind = nopyc_cache_path_classify(abs);
+	if (d->kind == NOPYC_NOT_CACHE)
+		return verdict(d, NOPYC_PASS, 0);
+
+	/* The temp file is decided as its final name, so both land together. */
+	const char *subject = abs;
+	if (d->kind == NOPYC_CACHE_TEMP) {
+		size_t stem = nopyc_cache_path_stem_len(abs);
+		memcpy(scratch, abs, stem);
+		scratch[stem] = '\0';
+		subject = scratch;
+	}
+	const struct nopyc_rule *r = nopyc_rules_match(rules, subject);
+	d->rule = r;
+	if (!r)
+		return verdict(d, NOPYC_PASS, 0);
+
+	enum nopyc_action action = r->action;
+	if (action == NOPYC_REDIRECT && r->target_refused)
+		action = NOPYC_DENY;
+	switch (action) {
+	case NOPYC_ALLOW:
+		return verdict(d, NOPYC_PASS, 0);
+	case NOPYC_DENY:
+		return verdict(d, op == NOPYC_OP_READ ? NOPYC_PASS : NOPYC_FAIL, EROFS);
+	case NOPYC_DISCARD:
+		if (op == NOPYC_OP_READ)
+			return verdict(d, NOPYC_PASS, 0);
+		if (op == NOPYC_OP_CREATE || op == NOPYC_OP_WRITE)
+			return verdict(d, NOPYC_SINK, 0);
+		return verdict(d, NOPYC_SUCCEED, 0);
+	case NOPYC_REDIRECT:
+		/* Already inside TARGET (compileall run over it): leave it be. */
+		if (is_under(abs, r->target, r->target_len))
+			return verdict(d, NOPYC_PASS, 0);
+		if (nopyc_redirect_map(r->target, r->target_len, abs, scratch, scratch_sz) < 0)
+			return verdict(d, NOPYC_FAIL, ENAMETOOLONG);
+		d->mapped = scratch;
+		return verdict(d, op == NOPYC_OP_READ ? NOPYC_OVERLAY : NOPYC_MAPPED, 0);
+	}
+	return verdict(d, NOPYC_PASS, 0);
+}

@@ -1,0 +1,353 @@
+/* The interposition layer: real-symbol lookup, and one thin wrapper per
+ * symbol in wrappers.def that asks the core for a verdict and acts on it.
+ *
+ * Hot path (a path that is not a cache candidate): one string scan, then a
+ * tail call of the real function with the caller's errno untouched.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#undef _FILE_OFFSET_BITS  /* we define open and open64 side by side */
+#undef _FORTIFY_SOURCE    /* ... and the fortify entry points themselves */
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include "shim.h"
+
+#ifdef __GLIBC__
+#define GLIBC(x) x
+/* Names glibc only declares under fortify, or no longer declares at all. */
+int __open_2(const char *, int);
+int __open64_2(const char *, int);
+int __openat_2(int, const char *, int);
+int __openat64_2(int, const char *, int);
+int __xstat(int, const char *, struct stat *);
+int __xstat64(int, const char *, struct stat64 *);
+int __lxstat(int, const char *, struct stat *);
+int __lxstat64(int, const char *, struct stat64 *);
+int __fxstatat(int, int, const char *, struct stat *, int);
+int __fxstatat64(int, int, const char *, struct stat64 *, int);
+/* The version the __xstat family keeps as compat-only symbols since 2.33,
+ * which plain dlsym no longer finds. */
+#if defined(__x86_64__)
+#define GLIBC_BASE_VERSION "GLIBC_2.2.5"
+#elif defined(__i386__)
+#define GLIBC_BASE_VERSION "GLIBC_2.0"
+#elif defined(__aarch64__)
+#define GLIBC_BASE_VERSION "GLIBC_2.17"
+#endif
+#else
+#define GLIBC(x)
+#endif
+
+#define EXPORT __attribute__((visibility("default")))
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+
+/* ---- real symbols ---- */
+
+struct real {
+	void *fn;
+	const char *name;
+};
+
+static void *real_lookup(struct real *r)
+{
+	void *fn = __atomic_load_n(&r->fn, __ATOMIC_RELAXED);
+	if (LIKELY(fn))
+		return fn;
+	int saved = errno;
+	fn = dlsym(RTLD_NEXT, r->name);
+#ifdef GLIBC_BASE_VERSION
+	if (!fn)
+		fn = dlvsym(RTLD_NEXT, r->name, GLIBC_BASE_VERSION);
+#endif
+	errno = saved;
+	__atomic_store_n(&r->fn, fn, __ATOMIC_RELAXED);
+	return fn;
+}
+
+#define REAL(name) ((__typeof__(&name))real_lookup(&real_##name))
+
+#define SLOT(name) static struct real real_##name = { NULL, #name };
+#define PATH1(ret, name, ...) SLOT(name)
+#define OPEN(name, ...) SLOT(name)
+#define OPEN2(name, ...) SLOT(name)
+#define FOPEN(name, ...) SLOT(name)
+#define PATH2(name, ...) SLOT(name)
+#include "wrappers.def"
+#undef SLOT
+
+#define SLOT(name) real_lookup(&real_##name);
+void shim_resolve_all(void)
+{
+#include "wrappers.def"
+}
+#undef SLOT
+#undef PATH1
+#undef OPEN
+#undef OPEN2
+#undef FOPEN
+#undef PATH2
+
+/* ---- acting on a verdict ---- */
+
+/* Make `path` absolute (cwd or the directory behind `dirfd`) and decide.
+ * errno is left as the caller had it. */
+static enum nopyc_verdict decide(enum nopyc_op op, int dirfd, const char *path,
+                                 struct nopyc_decision *d)
+{
+	int saved = errno;
+	char base[NOPYC_PATH_MAX];
+	const char *b = NULL;
+	enum nopyc_verdict v = NOPYC_PASS;
+	d->verdict = NOPYC_PASS;
+	if (path[0] != '/') {
+		if (dirfd == AT_FDCWD) {
+			b = getcwd(base, sizeof base);
+		} else {
+			/* "/proc/self/fd/N": an unresolvable fd leaves the call to
+			 * the kernel, which gives the errno it always would. */
+			char link[32] = "/proc/self/fd/";
+			char digits[12];
+			int n = 0;
+			unsigned u = (unsigned)dirfd;
+			struct stat st;
+			do
+				digits[n++] = (char)('0' + u % 10);
+			while ((u /= 10) && n < 11);
+			for (int i = 0; i < n; i++)
+				link[14 + i] = digits[n - 1 - i];
+			link[14 + n] = '\0';
+			ssize_t len = dirfd < 0 ? -1 :
+			              REAL(readlink)(link, base, sizeof base - 1);
+			if (len > 0 && base[0] == '/' && fstat(dirfd, &st) == 0 &&
+			    S_ISDIR(st.st_mode)) {
+				base[len] = '\0';
+				b = base;
+			}
+		}
+		if (!b)
+			goto out;
+	}
+	v = nopyc_decide(shim_config(), op, b, path, d);
+out:
+	errno = saved;
+	return v;
+}
+
+/* Create the missing directories between the redirect TARGET and the
+ * mapped path, mode 0700.  TARGET itself is not re-created: if it vanished,
+ * the call fails (ENOENT) instead of writing to a place nobody checked. */
+static int make_parents(const struct nopyc_decision *d)
+{
+	char dir[sizeof d->buf];
+	size_t len = strlen(d->mapped), tlen = d->rule->target_len;
+	memcpy(dir, d->mapped, len + 1);
+	for (size_t i = tlen + 1; i < len; i++) {
+		if (dir[i] != '/')
+			continue;
+		dir[i] = '\0';
+		int rc = REAL(mkdir)(dir, 0700);
+		dir[i] = '/';
+		if (rc != 0 && errno != EEXIST)
+			return -1;
+	}
+	return 0;
+}
+
+/* A redirected call failed with ENOENT.  Retry it (return 1) after making
+ * the mapped parents for calls that create; for calls on an existing entry,
+ * say EROFS when the entry exists only in the original tree. */
+static int mapped_retry(enum nopyc_op op, const struct nopyc_decision *d)
+{
+	if (op == NOPYC_OP_CREATE || op == NOPYC_OP_MKDIR || op == NOPYC_OP_LINK_NEW)
+		return make_parents(d) == 0;
+	struct stat st;
+	if (REAL(lstat)(d->path, &st) == 0 || errno != ENOENT)
+		errno = EROFS;
+	else
+		errno = ENOENT;
+	return 0;
+}
+
+/* For a read that is one side of a two-path call: the mapped entry if it
+ * exists, else the original. */
+static const char *overlay_pick(const struct nopyc_decision *d, const char *path)
+{
+	int saved = errno;
+	struct stat st;
+	const char *p = REAL(lstat)(d->mapped, &st) == 0 ? d->mapped : path;
+	errno = saved;
+	return p;
+}
+
+static enum nopyc_op open_op(int flags)
+{
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
+		return NOPYC_OP_CREATE;
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+		return NOPYC_OP_WRITE;
+	return NOPYC_OP_READ;
+}
+
+/* Open flags for the /dev/null that stands in for a discarded file. */
+static int sink_flags(int flags)
+{
+	if ((flags & O_TMPFILE) == O_TMPFILE)
+		return O_RDWR | (flags & O_CLOEXEC);
+	return flags & (O_ACCMODE | O_APPEND | O_CLOEXEC);
+}
+
+static enum nopyc_op fopen_op(const char *mode)
+{
+	if (mode[0] == 'w' || mode[0] == 'a')
+		return NOPYC_OP_CREATE;
+	return strchr(mode, '+') ? NOPYC_OP_WRITE : NOPYC_OP_READ;
+}
+
+static const char *sink_mode(const char *mode)
+{
+	int cloexec = strchr(mode, 'e') != NULL;
+	if (strchr(mode, '+'))
+		return cloexec ? "r+e" : "r+";
+	return cloexec ? "we" : "w";
+}
+
+/* The body every one-path wrapper shares.  ARGS refers to P (and F, M). */
+#define ONE_PATH(name, fail, op, dirfd, SINK_PREP, ARGS)                      \
+	__typeof__(&name) real = REAL(name);                                  \
+	const char *P = path;                                                 \
+	if (!real) {                                                          \
+		errno = ENOSYS;                                               \
+		return fail;                                                  \
+	}                                                                     \
+	if (LIKELY(!nopyc_path_is_candidate(path)))                           \
+		return real ARGS;                                             \
+	struct nopyc_decision d;                                              \
+	enum nopyc_op op_ = (op);                                             \
+	__typeof__(real ARGS) r;                                              \
+	switch (decide(op_, dirfd, path, &d)) {                               \
+	case NOPYC_FAIL:                                                      \
+		errno = d.err;                                                \
+		return fail;                                                  \
+	case NOPYC_SUCCEED:                                                   \
+		return 0;                                                     \
+	case NOPYC_SINK:                                                      \
+		P = "/dev/null";                                              \
+		SINK_PREP;                                                    \
+		return real ARGS;                                             \
+	case NOPYC_OVERLAY: {                                                 \
+		int saved = errno;                                            \
+		P = d.mapped;                                                 \
+		r = real ARGS;                                                \
+		if (r == fail && errno == ENOENT) {                           \
+			errno = saved;                                        \
+			P = path;                                             \
+			r = real ARGS;                                        \
+		}                                                             \
+		return r;                                                     \
+	}                                                                     \
+	case NOPYC_MAPPED:                                                    \
+		P = d.mapped;                                                 \
+		r = real ARGS;                                                \
+		if (r == fail && errno == ENOENT && mapped_retry(op_, &d))    \
+			r = real ARGS;                                        \
+		return r;                                                     \
+	case NOPYC_PASS:                                                      \
+		break;                                                        \
+	}                                                                     \
+	return real ARGS;
+
+/* ---- the wrappers ---- */
+
+#define PATH1(ret, name, fail, op, dirfd, params, ARGS)                       \
+	EXPORT ret name params                                                \
+	{                                                                     \
+		ONE_PATH(name, fail, op, dirfd, (void)0, ARGS)                \
+	}
+
+#define OPEN_MODE(flags)                                                      \
+	mode_t mode = 0;                                                      \
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {          \
+		va_list ap;                                                   \
+		va_start(ap, flags);                                          \
+		mode = (mode_t)va_arg(ap, int);                               \
+		va_end(ap);                                                   \
+	}
+
+#define OPEN(name, dirfd, params, ARGS)                                       \
+	EXPORT int name params                                                \
+	{                                                                     \
+		int F = flags;                                                \
+		OPEN_MODE(flags)                                              \
+		ONE_PATH(name, -1, open_op(flags), dirfd,                     \
+		         F = sink_flags(flags), ARGS)                         \
+	}
+
+#define OPEN2(name, dirfd, params, ARGS)                                      \
+	EXPORT int name params                                                \
+	{                                                                     \
+		int F = flags;                                                \
+		ONE_PATH(name, -1, open_op(flags), dirfd,                     \
+		         F = sink_flags(flags), ARGS)                         \
+	}
+
+#define FOPEN(name, params, ARGS)                                             \
+	EXPORT FILE *name params                                              \
+	{                                                                     \
+		const char *M = mode;                                         \
+		ONE_PATH(name, NULL, fopen_op(mode), AT_FDCWD,                \
+		         M = sink_mode(mode), ARGS)                           \
+	}
+
+/* Two paths (rename, link): each side is decided on its own; a deny on
+ * either side fails the call, a discard on either side drops it. */
+#define PATH2(name, op1, dirfd1, op2, dirfd2, params, ARGS)                   \
+	EXPORT int name params                                                \
+	{                                                                     \
+		__typeof__(&name) real = REAL(name);                          \
+		const char *P1 = from, *P2 = to;                              \
+		if (!real) {                                                  \
+			errno = ENOSYS;                                       \
+			return -1;                                            \
+		}                                                             \
+		int c1 = nopyc_path_is_candidate(from);                       \
+		int c2 = nopyc_path_is_candidate(to);                         \
+		if (LIKELY(!c1 && !c2))                                       \
+			return real ARGS;                                     \
+		struct nopyc_decision d1, d2;                                 \
+		enum nopyc_verdict v1 = c1 ? decide(op1, dirfd1, from, &d1) : NOPYC_PASS; \
+		enum nopyc_verdict v2 = c2 ? decide(op2, dirfd2, to, &d2) : NOPYC_PASS; \
+		if (v1 == NOPYC_FAIL || v2 == NOPYC_FAIL) {                   \
+			errno = v1 == NOPYC_FAIL ? d1.err : d2.err;           \
+			return -1;                                            \
+		}                                                             \
+		if (v1 == NOPYC_SUCCEED || v1 == NOPYC_SINK ||                \
+		    v2 == NOPYC_SUCCEED || v2 == NOPYC_SINK)                  \
+			return 0;                                             \
+		if (v1 == NOPYC_MAPPED)                                       \
+			P1 = d1.mapped;                                       \
+		else if (v1 == NOPYC_OVERLAY)                                 \
+			P1 = overlay_pick(&d1, from);                         \
+		if (v2 == NOPYC_MAPPED || v2 == NOPYC_OVERLAY)                \
+			P2 = d2.mapped;                                       \
+		int r = real ARGS;                                            \
+		if (r == -1 && errno == ENOENT && v2 == NOPYC_MAPPED &&       \
+		    mapped_retry(op2, &d2))                                   \
+			r = real ARGS;                                        \
+		if (r == -1 && errno == ENOENT && v1 == NOPYC_MAPPED)         \
+			mapped_retry(op1, &d1);                               \
+		return r;                                                     \
+	}
+
+#include "wrappers.def"

@@ -1,0 +1,131 @@
+/* Paths: the fast cache-candidate filter, lexical normalisation, the precise
+ * cache-path test and the redirect mapping.  No system calls here. */
+#include "nopyc.h"
+
+#include <string.h>
+
+static int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Length of s[0..n) without a trailing ".DIGITS" that follows a bytecode
+ * name, and whether s[0..n) ends in a bytecode name at all.
+ * Returns the stem length (ending in .pyc/.pyo) or 0 if there is none. */
+static size_t bytecode_stem(const char *s, size_t n)
+{
+	size_t m = n;
+	while (m > 0 && is_digit(s[m - 1]))
+		m--;
+	if (m < n) {                       /* digits: must be ".DIGITS" */
+		if (m == 0 || s[m - 1] != '.')
+			return 0;
+		m--;
+	}
+	if (m < 4)
+		return 0;
+	const char *e = s + m - 4;
+	if (e[0] == '.' && e[1] == 'p' && e[2] == 'y' && (e[3] == 'c' || e[3] == 'o'))
+		return m;
+	return 0;
+}
+
+int nopyc_path_is_candidate(const char *path)
+{
+	if (!path)
+		return 0;
+	size_t n = strlen(path);
+	/* A bytecode name ends in 'c', 'o' or a digit: test that one byte first,
+	 * so most paths skip the stem check entirely. */
+	if (n) {
+		char last = path[n - 1];
+		if ((last == 'c' || last == 'o' || is_digit(last)) && bytecode_stem(path, n))
+			return 1;
+	}
+	return strstr(path, "__pycache__") != NULL;
+}
+
+long nopyc_path_normalise(const char *base, const char *path, char *out,
+                          size_t outsz)
+{
+	size_t len = 0;
+	if (outsz < 2)
+		return -1;
+	out[0] = '\0';
+	/* Two passes over the same component logic: base, then path. */
+	const char *parts[2] = { path[0] == '/' ? NULL : base, path };
+	for (int i = 0; i < 2; i++) {
+		const char *s = parts[i];
+		if (!s)
+			continue;
+		while (*s) {
+			while (*s == '/')
+				s++;
+			const char *c = s;
+			while (*s && *s != '/')
+				s++;
+			size_t clen = (size_t)(s - c);
+			if (clen == 0 || (clen == 1 && c[0] == '.'))
+				continue;
+			if (clen == 2 && c[0] == '.' && c[1] == '.') {
+				while (len > 0 && out[len - 1] != '/')
+					len--;
+				if (len > 0)
+					len--;     /* drop the slash too; ".." of "/" is "/" */
+				continue;
+			}
+			if (len + 1 + clen + 1 > outsz)
+				return -1;
+			out[len++] = '/';
+			memcpy(out + len, c, clen);
+			len += clen;
+		}
+	}
+	if (len == 0)
+		out[len++] = '/';
+	out[len] = '\0';
+	return (long)len;
+}
+
+enum nopyc_cache_kind nopyc_cache_path_classify(const char *path)
+{
+	int in_pycache = 0;
+	const char *last = path;
+	for (const char *s = path; *s;) {
+		while (*s == '/')
+			s++;
+		const char *c = s;
+		while (*s && *s != '/')
+			s++;
+		if (s > c) {
+			last = c;
+			if (s - c == 11 && memcmp(c, "__pycache__", 11) == 0)
+				in_pycache = 1;
+		}
+	}
+	size_t n = strlen(last);
+	size_t stem = bytecode_stem(last, n);
+	if (stem && stem < n)
+		return NOPYC_CACHE_TEMP;
+	if (stem)
+		return NOPYC_CACHE_FILE;
+	return in_pycache ? NOPYC_CACHE_DIR : NOPYC_NOT_CACHE;
+}
+
+size_t nopyc_cache_path_stem_len(const char *path)
+{
+	size_t n = strlen(path);
+	size_t stem = bytecode_stem(path, n);
+	return stem ? stem : n;
+}
+
+long nopyc_redirect_map(const char *target, size_t target_len,
+                        const char *path, char *out, size_t outsz)
+{
+	size_t plen = strlen(path);
+	if (target_len + plen + 1 > outsz)
+		return -1;
+	memcpy(out, target, target_len);
+	memcpy(out + target_len, path, plen + 1);
+	return (long)(target_len + plen);
+}

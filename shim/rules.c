@@ -1,0 +1,313 @@
+/* The rule language: parse NOPYC_RULES and NOPYC_CONFIG into an immutable
+ * table.  Runs once per process, at start-up; allocation is fine here. */
+#include "nopyc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const action_names[] = {
+	[NOPYC_ALLOW] = "allow",
+	[NOPYC_DENY] = "deny",
+	[NOPYC_DISCARD] = "discard",
+	[NOPYC_REDIRECT] = "redirect",
+};
+
+const char *nopyc_action_name(enum nopyc_action action)
+{
+	return action_names[action];
+}
+
+static int fail(struct nopyc_rules *rules, const char *source, unsigned pos,
+                const char *fmt, ...)
+{
+	int n;
+	if (strcmp(source, "NOPYC_RULES") == 0)
+		n = snprintf(rules->error, sizeof rules->error, "%s rule %u: ", source, pos);
+	else
+		n = snprintf(rules->error, sizeof rules->error, "%s line %u: ", source, pos);
+	if (n < 0 || (size_t)n >= sizeof rules->error)
+		n = 0;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(rules->error + n, sizeof rules->error - (size_t)n, fmt, ap);
+	va_end(ap);
+	rules->off = 1;
+	return -1;
+}
+
+/* Show at most this much of a user's word in a message. */
+#define QUOTE_MAX 80
+
+/* Expand %u and %% in an absolute TARGET and fold it lexically into out. */
+static const char *expand_target(const char *in, size_t inlen, unsigned euid,
+                                 char *out, size_t outsz)
+{
+	char raw[NOPYC_PATH_MAX];
+	size_t n = 0;
+	for (size_t i = 0; i < inlen; i++) {
+		char piece[24];
+		const char *add = piece;
+		size_t addlen = 1;
+		piece[0] = in[i];
+		if (in[i] == '%') {
+			if (i + 1 < inlen && in[i + 1] == 'u') {
+				addlen = (size_t)snprintf(piece, sizeof piece, "%u", euid);
+				i++;
+			} else if (i + 1 < inlen && in[i + 1] == '%') {
+				i++;
+			} else {
+				return "unknown %-escape in TARGET (only %u, the effective uid, and %% are known)";
+			}
+		}
+		if (n + addlen >= sizeof raw)
+			return "TARGET is too long";
+		memcpy(raw + n, add, addlen);
+		n += addlen;
+	}
+	raw[n] = '\0';
+	if (raw[0] != '/')
+		return "TARGET must be an absolute directory";
+	if (nopyc_path_normalise(NULL, raw, out, outsz) < 0)
+		return "TARGET is too long";
+	if (strcmp(out, "/") == 0)
+		return "TARGET must not be / (caches would land on the original paths)";
+	return NULL;
+}
+
+/* Split one rule into words at unescaped blanks; returns the word count. */
+static int split_words(char *s, char **word, int max)
+{
+	int n = 0;
+	while (*s) {
+		while (*s == ' ' || *s == '\t' || *s == '\r')
+			*s++ = '\0';
+		if (!*s)
+			break;
+		if (n < max)
+			word[n] = s;
+		n++;
+		while (*s && *s != ' ' && *s != '\t' && *s != '\r') {
+			if (*s == '\\' && s[1])
+				s++;
+			s++;
+		}
+	}
+	return n;
+}
+
+static int add_rule(struct nopyc_rules *rules, const char *source, unsigned pos,
+                    const char *text, size_t len, unsigned euid)
+{
+	char *copy = strndup(text, len);
+	if (!copy)
+		return fail(rules, source, pos, "out of memory");
+	char *word[3];
+	int n = split_words(copy, word, 3);
+	if (n == 0) {
+		free(copy);
+		return 0;
+	}
+
+	enum nopyc_action action = NOPYC_ALLOW;
+	size_t a;
+	for (a = 0; a < sizeof action_names / sizeof *action_names; a++)
+		if (strcmp(word[0], action_names[a]) == 0)
+			break;
+	int nargs = a == NOPYC_REDIRECT ? 2 : 1;
+	const char *problem = NULL;
+	char target[NOPYC_PATH_MAX];
+	if (a == sizeof action_names / sizeof *action_names) {
+		fail(rules, source, pos,
+		     "unknown action \"%.*s\" (expected allow, deny, discard or redirect)",
+		     QUOTE_MAX, word[0]);
+		free(copy);
+		return -1;
+	}
+	action = (enum nopyc_action)a;
+	if (n < 1 + nargs)
+		problem = action == NOPYC_REDIRECT && n == 2 ?
+		          "missing TARGET (write: redirect PATTERN TARGET)" :
+		          action == NOPYC_REDIRECT ?
+		          "missing PATTERN and TARGET (write: redirect PATTERN TARGET)" :
+		          "missing PATTERN (write: ACTION PATTERN, e.g. deny /srv/app/**)";
+	else if (n > 1 + nargs)
+		problem = "unexpected text after the rule (escape blanks in a pattern with \\)";
+	else if (word[1][0] != '/' && strncmp(word[1], "**", 2) != 0)
+		problem = "pattern must be absolute or start with ** (e.g. /srv/app/** or **/vendor/**)";
+	else
+		problem = nopyc_glob_check(word[1]);
+	if (!problem && action == NOPYC_REDIRECT)
+		problem = expand_target(word[2], strlen(word[2]), euid, target, sizeof target);
+	if (problem) {
+		fail(rules, source, pos, "%s in \"%.*s\"", problem,
+		     (int)(len < QUOTE_MAX ? len : QUOTE_MAX), text);
+		free(copy);
+		return -1;
+	}
+
+	/* One allocation per rule holds its text, pattern and target. */
+	size_t plen = strlen(word[1]), tlen = action == NOPYC_REDIRECT ? strlen(target) : 0;
+	char *store = malloc(len + 1 + 4 + plen + 1 + tlen + 1);
+	struct nopyc_rule *grown = realloc(rules->rule, (rules->count + 1) * sizeof *grown);
+	if (!store || !grown) {
+		free(store);
+		if (grown)
+			rules->rule = grown;
+		free(copy);
+		return fail(rules, source, pos, "out of memory");
+	}
+	rules->rule = grown;
+	struct nopyc_rule *r = &rules->rule[rules->count++];
+	memset(r, 0, sizeof *r);
+	r->action = action;
+	r->number = (unsigned)rules->count;
+	char *t = store;
+	memcpy(t, text, len);
+	t[len] = '\0';
+	r->text = t;
+	t += len + 1;
+	/* A pattern that starts with ** matches at any depth: anchor it. */
+	r->pattern = t;
+	if (word[1][0] != '/')
+		*t++ = '/';
+	memcpy(t, word[1], plen + 1);
+	t += plen + 1;
+	if (action == NOPYC_REDIRECT) {
+		memcpy(t, target, tlen + 1);
+		r->target = t;
+		r->target_len = tlen;
+	}
+	free(copy);
+	return 0;
+}
+
+/* Trim blanks around [s, e) in place; returns the new start, sets *len. */
+static const char *trim(const char *s, const char *e, size_t *len)
+{
+	while (s < e && (*s == ' ' || *s == '\t' || *s == '\r'))
+		s++;
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		e--;
+	*len = (size_t)(e - s);
+	return s;
+}
+
+int nopyc_rules_parse(struct nopyc_rules *rules, const char *source,
+                      const char *text, unsigned euid)
+{
+	int count_rules = strcmp(source, "NOPYC_RULES") == 0;
+	unsigned line = 1, rule_no = 0;
+	const char *s = text;
+	while (*s) {
+		/* One entry: up to ';' or newline; '#' comments out the rest of it. */
+		const char *e = s;
+		while (*e && *e != ';' && *e != '\n')
+			e++;
+		const char *hash = memchr(s, '#', (size_t)(e - s));
+		size_t len;
+		const char *body = trim(s, hash ? hash : e, &len);
+		if (len) {
+			rule_no++;
+			if (add_rule(rules, source, count_rules ? rule_no : line, body, len, euid))
+				return -1;
+		}
+		if (*e == '\n')
+			line++;
+		s = *e ? e + 1 : e;
+	}
+	return 0;
+}
+
+static char *read_file(const char *name, int *err)
+{
+	int fd = open(name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*err = errno;
+		return NULL;
+	}
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	for (;;) {
+		if (!buf) {
+			*err = ENOMEM;
+			break;
+		}
+		if (len + 1 == cap) {
+			char *grown = realloc(buf, cap *= 2);
+			if (!grown) {
+				free(buf);
+				buf = NULL;
+				continue;
+			}
+			buf = grown;
+		}
+		ssize_t got = read(fd, buf + len, cap - len - 1);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			*err = errno;
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		if (got == 0) {
+			buf[len] = '\0';
+			if (memchr(buf, '\0', len)) {
+				*err = EILSEQ;
+				free(buf);
+				buf = NULL;
+			}
+			break;
+		}
+		len += (size_t)got;
+	}
+	close(fd);
+	return buf;
+}
+
+int nopyc_rules_load(struct nopyc_rules *rules, const char *env_rules,
+                     const char *env_config, unsigned euid)
+{
+	if (!env_rules && !env_config)
+		return nopyc_rules_parse(rules, "NOPYC_RULES", "deny **", euid);
+	if (env_rules && nopyc_rules_parse(rules, "NOPYC_RULES", env_rules, euid))
+		return -1;
+	if (env_config) {
+		int err = 0;
+		char *text = read_file(env_config, &err);
+		if (!text) {
+			snprintf(rules->error, sizeof rules->error,
+			         "NOPYC_CONFIG %.*s: cannot read it: %s", 256, env_config,
+			         err == EILSEQ ? "it contains a NUL byte" : strerror(err));
+			rules->off = 1;
+			return -1;
+		}
+		int rc = nopyc_rules_parse(rules, env_config, text, euid);
+		free(text);
+		return rc;
+	}
+	return 0;
+}
+
+void nopyc_rules_free(struct nopyc_rules *rules)
+{
+	for (size_t i = 0; i < rules->count; i++)
+		free((void *)rules->rule[i].text);
+	free(rules->rule);
+	rules->rule = NULL;
+	rules->count = 0;
+}
+
+const struct nopyc_rule *nopyc_rules_match(const struct nopyc_rules *rules,
+                                           const char *path)
+{
+	for (size_t i = 0; i < rules->count; i++)
+		if (nopyc_glob_match(rules->rule[i].pattern, path))
+			return &rules->rule[i];
+	return NULL;
+}
