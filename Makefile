@@ -11,7 +11,7 @@ SHIMFLAGS = -std=gnu11 -fPIC -fvisibility=hidden -fno-delete-null-pointer-checks
             -D_GNU_SOURCE -Iinclude -Ishim $(WARN)
 
 CORE_SRC = shim/glob.c shim/path.c shim/rules.c shim/target.c shim/decide.c
-SHIM_SRC = $(CORE_SRC) shim/config.c shim/interpose.c
+SHIM_SRC = $(CORE_SRC) shim/config.c shim/diag.c shim/interpose.c
 HEADERS  = include/nopyc.h shim/shim.h shim/wrappers.def
 
 SHIM_OBJ = $(SHIM_SRC:shim/%.c=$(BUILD)/obj/%.o)

@@ -10,36 +10,18 @@
 
 static struct nopyc_rules *published;
 
-static void say(const char *a, const char *b, const char *c)
-{
-	static int said;
-	if (__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
-		return;
-	/* write(2), not stdio: the host's stderr buffering is not ours to touch. */
-	char line[1024];
-	size_t n = 0;
-	const char *part[] = { "nopyc: ", a, b, c, "\n" };
-	for (size_t i = 0; i < sizeof part / sizeof *part; i++) {
-		size_t len = strlen(part[i]);
-		if (len > sizeof line - 1 - n)
-			len = sizeof line - 1 - n;
-		memcpy(line + n, part[i], len);
-		n += len;
-	}
-	if (n && line[n - 1] != '\n')
-		line[n - 1] = '\n';
-	ssize_t ignored = write(2, line, n);
-	(void)ignored;
-}
-
 static int strict(void)
 {
 	const char *s = getenv("NOPYC_STRICT");
 	return s && strcmp(s, "1") == 0;
 }
 
+/* Racing first loads say their message once. */
+static int said_config;
+
 static struct nopyc_rules *load(void)
 {
+	shim_diag_load();
 	struct nopyc_rules *rules = calloc(1, sizeof *rules);
 	if (!rules) {
 		static struct nopyc_rules no_memory = { .off = 1 };
@@ -49,19 +31,20 @@ static struct nopyc_rules *load(void)
 	if (nopyc_rules_load(rules, getenv("NOPYC_RULES"), getenv("NOPYC_CONFIG"), euid)) {
 		nopyc_rules_free(rules);
 		if (strict()) {
-			say(rules->error, "; exiting because NOPYC_STRICT=1", "");
+			shim_say(NULL, rules->error, "; exiting because NOPYC_STRICT=1", "");
 			_exit(2);
 		}
-		say(rules->error, "; nopyc is off in this process", "");
+		shim_say(&said_config, rules->error, "; nopyc is off in this process", "");
 		return rules;
 	}
 	char msg[2048];
-	if (nopyc_rules_check_targets(rules, euid, msg, sizeof msg)) {
+	shim_diag.refused_targets = nopyc_rules_check_targets(rules, euid, msg, sizeof msg);
+	if (shim_diag.refused_targets) {
 		if (strict()) {
-			say(msg, "; exiting because NOPYC_STRICT=1", "");
+			shim_say(NULL, msg, "; exiting because NOPYC_STRICT=1", "");
 			_exit(2);
 		}
-		say(msg, "", "");
+		shim_say(&said_config, msg, "", "");
 	}
 	return rules;
 }

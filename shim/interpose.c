@@ -140,9 +140,16 @@ static enum nopyc_verdict decide(enum nopyc_op op, int dirfd, const char *path,
 			goto out;
 	}
 	v = nopyc_decide(shim_config(), op, b, path, d);
+	if (shim_diag.dryrun)
+		v = NOPYC_PASS;  /* decided and logged, but let through */
 out:
 	errno = saved;
 	return v;
+}
+
+int shim_lstat(const char *path, struct stat *st)
+{
+	return REAL(lstat)(path, st);
 }
 
 /* Create the missing directories between the redirect TARGET and the
@@ -239,13 +246,16 @@ static const char *sink_mode(const char *mode)
 	switch (decide(op_, dirfd, path, &d)) {                               \
 	case NOPYC_FAIL:                                                      \
 		errno = d.err;                                                \
-		return fail;                                                  \
+		r = fail;                                                     \
+		break;                                                        \
 	case NOPYC_SUCCEED:                                                   \
-		return 0;                                                     \
+		r = 0;                                                        \
+		break;                                                        \
 	case NOPYC_SINK:                                                      \
 		P = "/dev/null";                                              \
 		SINK_PREP;                                                    \
-		return real ARGS;                                             \
+		r = real ARGS;                                                \
+		break;                                                        \
 	case NOPYC_OVERLAY: {                                                 \
 		int saved = errno;                                            \
 		P = d.mapped;                                                 \
@@ -255,18 +265,21 @@ static const char *sink_mode(const char *mode)
 			P = path;                                             \
 			r = real ARGS;                                        \
 		}                                                             \
-		return r;                                                     \
+		break;                                                        \
 	}                                                                     \
 	case NOPYC_MAPPED:                                                    \
 		P = d.mapped;                                                 \
 		r = real ARGS;                                                \
+		d.err = r == fail ? errno : 0;                                \
 		if (r == fail && errno == ENOENT && mapped_retry(op_, &d))    \
 			r = real ARGS;                                        \
-		return r;                                                     \
-	case NOPYC_PASS:                                                      \
+		break;                                                        \
+	default:                                                              \
+		r = real ARGS;                                                \
 		break;                                                        \
 	}                                                                     \
-	return real ARGS;
+	shim_after(#name, &d, r == fail);                                     \
+	return r;
 
 /* ---- the wrappers ---- */
 
@@ -328,25 +341,32 @@ static const char *sink_mode(const char *mode)
 		struct nopyc_decision d1, d2;                                 \
 		enum nopyc_verdict v1 = c1 ? decide(op1, dirfd1, from, &d1) : NOPYC_PASS; \
 		enum nopyc_verdict v2 = c2 ? decide(op2, dirfd2, to, &d2) : NOPYC_PASS; \
+		int r;                                                        \
 		if (v1 == NOPYC_FAIL || v2 == NOPYC_FAIL) {                   \
 			errno = v1 == NOPYC_FAIL ? d1.err : d2.err;           \
-			return -1;                                            \
-		}                                                             \
-		if (v1 == NOPYC_SUCCEED || v1 == NOPYC_SINK ||                \
-		    v2 == NOPYC_SUCCEED || v2 == NOPYC_SINK)                  \
-			return 0;                                             \
-		if (v1 == NOPYC_MAPPED)                                       \
-			P1 = d1.mapped;                                       \
-		else if (v1 == NOPYC_OVERLAY)                                 \
-			P1 = overlay_pick(&d1, from);                         \
-		if (v2 == NOPYC_MAPPED || v2 == NOPYC_OVERLAY)                \
-			P2 = d2.mapped;                                       \
-		int r = real ARGS;                                            \
-		if (r == -1 && errno == ENOENT && v2 == NOPYC_MAPPED &&       \
-		    mapped_retry(op2, &d2))                                   \
+			r = -1;                                               \
+		} else if (v1 == NOPYC_SUCCEED || v1 == NOPYC_SINK ||         \
+		           v2 == NOPYC_SUCCEED || v2 == NOPYC_SINK) {         \
+			r = 0;                                                \
+		} else {                                                      \
+			if (v1 == NOPYC_MAPPED)                               \
+				P1 = d1.mapped;                               \
+			else if (v1 == NOPYC_OVERLAY)                         \
+				P1 = overlay_pick(&d1, from);                 \
+			if (v2 == NOPYC_MAPPED || v2 == NOPYC_OVERLAY)        \
+				P2 = d2.mapped;                               \
 			r = real ARGS;                                        \
-		if (r == -1 && errno == ENOENT && v1 == NOPYC_MAPPED)         \
-			mapped_retry(op1, &d1);                               \
+			d2.err = d1.err = r == -1 ? errno : 0;                \
+			if (r == -1 && errno == ENOENT && v2 == NOPYC_MAPPED && \
+			    mapped_retry(op2, &d2))                           \
+				r = real ARGS;                                \
+			if (r == -1 && errno == ENOENT && v1 == NOPYC_MAPPED) \
+				mapped_retry(op1, &d1);                       \
+		}                                                             \
+		if (c1)                                                       \
+			shim_after(#name, &d1, r == -1);                      \
+		if (c2)                                                       \
+			shim_after(#name, &d2, r == -1);                      \
 		return r;                                                     \
 	}
 

@@ -1,0 +1,231 @@
+/* Diagnostics: messages, NOPYC_LOG lines, NOPYC_DRYRUN, NOPYC_STATS.
+ * Only ever reached for cache paths; stdio is never used (the host's
+ * buffers are not ours), each message is one write(2). */
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct shim_diag shim_diag = { .log_fd = -1 };
+
+/* A small append-only line builder on the stack. */
+struct line {
+	char buf[3 * NOPYC_PATH_MAX];
+	size_t len;
+};
+
+static void put(struct line *l, const char *s)
+{
+	size_t n = strlen(s);
+	if (n > sizeof l->buf - 1 - l->len)
+		n = sizeof l->buf - 1 - l->len;
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+/* A path with control bytes and backslashes escaped, so one decision stays
+ * one line whatever the file name holds. */
+static void put_path(struct line *l, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (; *s && l->len + 4 < sizeof l->buf - 1; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f || c == '\\') {
+			l->buf[l->len++] = '\\';
+			l->buf[l->len++] = 'x';
+			l->buf[l->len++] = hex[c >> 4];
+			l->buf[l->len++] = hex[c & 15];
+		} else {
+			l->buf[l->len++] = (char)c;
+		}
+	}
+}
+
+static void put_uint(struct line *l, unsigned long v)
+{
+	char d[24];
+	int n = 0;
+	do
+		d[n++] = (char)('0' + v % 10);
+	while ((v /= 10) && n < 23);
+	while (n && l->len < sizeof l->buf - 1)
+		l->buf[l->len++] = d[--n];
+}
+
+static const char *errno_name(int e)
+{
+	switch (e) {
+	case 0: return "ok";
+	case ENOENT: return "ENOENT";
+	case EROFS: return "EROFS";
+	case EEXIST: return "EEXIST";
+	case EACCES: return "EACCES";
+	case EPERM: return "EPERM";
+	case ENOSPC: return "ENOSPC";
+	case EDQUOT: return "EDQUOT";
+	case ENOTDIR: return "ENOTDIR";
+	case EISDIR: return "EISDIR";
+	case ENOTEMPTY: return "ENOTEMPTY";
+	case ENAMETOOLONG: return "ENAMETOOLONG";
+	case EXDEV: return "EXDEV";
+	case EBADF: return "EBADF";
+	case EINVAL: return "EINVAL";
+	case EIO: return "EIO";
+	case ELOOP: return "ELOOP";
+	case ENOSYS: return "ENOSYS";
+	}
+	return NULL;
+}
+
+static void put_errno(struct line *l, int e)
+{
+	const char *name = errno_name(e);
+	if (name) {
+		put(l, name);
+	} else {
+		put(l, "errno");
+		put_uint(l, (unsigned long)e);
+	}
+}
+
+static void emit(int fd, struct line *l)
+{
+	l->buf[l->len++] = '\n';
+	ssize_t ignored = write(fd, l->buf, l->len);
+	(void)ignored;
+}
+
+void shim_say(int *once, const char *a, const char *b, const char *c)
+{
+	if (once && __atomic_exchange_n(once, 1, __ATOMIC_RELAXED))
+		return;
+	int saved = errno;
+	struct line l = { .len = 0 };
+	put(&l, "nopyc: ");
+	put(&l, a);
+	put(&l, b);
+	put(&l, c);
+	emit(2, &l);
+	errno = saved;
+}
+
+static const char *const verdict_names[] = {
+	[NOPYC_PASS] = "pass",
+	[NOPYC_FAIL] = "fail",
+	[NOPYC_SUCCEED] = "succeed",
+	[NOPYC_SINK] = "sink",
+	[NOPYC_MAPPED] = "mapped",
+	[NOPYC_OVERLAY] = "overlay",
+};
+
+static unsigned long counts[NOPYC_REDIRECT + 2];  /* per action, + no rule */
+
+static void log_line(const char *call, const struct nopyc_decision *d,
+                     int failed, int err)
+{
+	struct line l = { .len = 0 };
+	put(&l, "nopyc: pid=");
+	put_uint(&l, (unsigned long)getpid());
+	put(&l, " call=");
+	put(&l, call);
+	put(&l, " path=");
+	put_path(&l, d->path);
+	put(&l, " rule=");
+	if (d->rule) {
+		put_uint(&l, d->rule->number);
+		put(&l, " action=");
+		put(&l, nopyc_action_name(d->rule->action));
+		if (d->rule->target_refused)
+			put(&l, "(refused-target)");
+	} else {
+		put(&l, "none action=allow");
+	}
+	put(&l, " verdict=");
+	put(&l, verdict_names[d->verdict]);
+	if (shim_diag.dryrun)
+		put(&l, "(dry-run)");
+	put(&l, " mapped=");
+	if (d->mapped)
+		put_path(&l, d->mapped);
+	else
+		put(&l, "-");
+	put(&l, " result=");
+	put_errno(&l, failed ? err : 0);
+
+	if (shim_diag.log_path) {
+		int fd = open(shim_diag.log_path,
+		              O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+		if (fd >= 0) {
+			emit(fd, &l);
+			close(fd);
+		}
+	} else {
+		emit(shim_diag.log_fd, &l);
+	}
+}
+
+void shim_after(const char *call, const struct nopyc_decision *d, int failed)
+{
+	if (d->kind == NOPYC_NOT_CACHE)
+		return;
+	int err = errno;
+	if (shim_diag.stats)
+		__atomic_add_fetch(&counts[d->rule ? (int)d->rule->action : NOPYC_REDIRECT + 1],
+		                   1, __ATOMIC_RELAXED);
+	if (shim_diag.log_fd >= 0 || shim_diag.log_path)
+		log_line(call, d, failed, err);
+	/* A failing TARGET is reported once per process; Python carries on
+	 * without the cache, as it would on any unwritable directory. */
+	if (d->verdict == NOPYC_MAPPED && d->err && d->err != ENOENT &&
+	    d->err != EEXIST && d->err != ENOTEMPTY) {
+		static int once;
+		shim_say(&once, "redirect TARGET ", d->rule->target,
+		         d->err == ENOSPC ? ": no space left; caches are not being saved" :
+		         d->err == EROFS ? ": read-only file system; caches are not being saved" :
+		         ": cannot write there; caches are not being saved");
+	} else if (d->verdict == NOPYC_MAPPED && failed && err == ENOENT) {
+		struct stat st;
+		if (shim_lstat(d->rule->target, &st) != 0) {
+			static int once;
+			shim_say(&once, "redirect TARGET ", d->rule->target,
+			         " has vanished; caches are not being saved");
+		}
+	}
+	errno = err;
+}
+
+__attribute__((destructor)) static void shim_stats(void)
+{
+	if (!shim_diag.stats)
+		return;
+	struct line l = { .len = 0 };
+	static const char *const label[] = { " allow=", " deny=", " discard=", " redirect=", " no-rule=" };
+	put(&l, "nopyc: stats pid=");
+	put_uint(&l, (unsigned long)getpid());
+	for (int i = 0; i < NOPYC_REDIRECT + 2; i++) {
+		put(&l, label[i]);
+		put_uint(&l, __atomic_load_n(&counts[i], __ATOMIC_RELAXED));
+	}
+	put(&l, " refused-targets=");
+	put_uint(&l, (unsigned long)shim_diag.refused_targets);
+	emit(shim_diag.log_path || shim_diag.log_fd < 0 ? 2 : shim_diag.log_fd, &l);
+}
+
+void shim_diag_load(void)
+{
+	const char *log = getenv("NOPYC_LOG");
+	if (log && *log) {
+		if (strcmp(log, "stderr") == 0 || strcmp(log, "-") == 0)
+			shim_diag.log_fd = 2;
+		else
+			shim_diag.log_path = log;
+	}
+	const char *dry = getenv("NOPYC_DRYRUN");
+	shim_diag.dryrun = dry && strcmp(dry, "1") == 0;
+	const char *stats = getenv("NOPYC_STATS");
+	shim_diag.stats = stats && strcmp(stats, "1") == 0;
+}
