@@ -52,6 +52,7 @@ int __fxstatat64(int, int, const char *, struct stat64 *, int);
 
 #define EXPORT __attribute__((visibility("default")))
 #define LIKELY(x) __builtin_expect(!!(x), 1)
+#define COLD __attribute__((noinline, cold))
 
 /* ---- real symbols ---- */
 
@@ -60,11 +61,9 @@ struct real {
 	const char *name;
 };
 
-static void *real_lookup(struct real *r)
+static COLD void *real_resolve(struct real *r)
 {
-	void *fn = __atomic_load_n(&r->fn, __ATOMIC_RELAXED);
-	if (LIKELY(fn))
-		return fn;
+	void *fn;
 	int saved = errno;
 	fn = dlsym(RTLD_NEXT, r->name);
 #ifdef GLIBC_BASE_VERSION
@@ -74,6 +73,12 @@ static void *real_lookup(struct real *r)
 	errno = saved;
 	__atomic_store_n(&r->fn, fn, __ATOMIC_RELAXED);
 	return fn;
+}
+
+static inline void *real_lookup(struct real *r)
+{
+	void *fn = __atomic_load_n(&r->fn, __ATOMIC_RELAXED);
+	return LIKELY(fn != NULL) ? fn : real_resolve(r);
 }
 
 #define REAL(name) ((__typeof__(&name))real_lookup(&real_##name))
@@ -230,16 +235,13 @@ static const char *sink_mode(const char *mode)
 	return cloexec ? "we" : "w";
 }
 
-/* The body every one-path wrapper shares.  ARGS refers to P (and F, M). */
+/* The cold part of every one-path wrapper: the path is a cache candidate
+ * (or the real symbol is missing).  ARGS refers to P (and F, M). */
 #define ONE_PATH(name, fail, op, dirfd, SINK_PREP, ARGS)                      \
-	__typeof__(&name) real = REAL(name);                                  \
-	const char *P = path;                                                 \
 	if (!real) {                                                          \
 		errno = ENOSYS;                                               \
 		return fail;                                                  \
 	}                                                                     \
-	if (LIKELY(!nopyc_path_is_candidate(path)))                           \
-		return real ARGS;                                             \
 	struct nopyc_decision d;                                              \
 	enum nopyc_op op_ = (op);                                             \
 	__typeof__(real ARGS) r;                                              \
@@ -281,12 +283,33 @@ static const char *sink_mode(const char *mode)
 	shim_after(#name, &d, r == fail);                                     \
 	return r;
 
-/* ---- the wrappers ---- */
+/* ---- the wrappers ----
+ *
+ * Each symbol gets an exported hot function, which only filters the path
+ * string and tail-calls libc, and a cold NAME_slow that does the rest, so
+ * the hot one needs no stack frame worth the name. */
+
+#define SLOW_PARAMS(...) (void *real_, __VA_ARGS__)
+#define WITH_REAL(...) (real, __VA_ARGS__)
+#define REAL_FROM_SLOW(name) __typeof__(&name) real = (__typeof__(&name))real_
+
+#define HOT(name, ARGS)                                                       \
+	__typeof__(&name) real = REAL(name);                                  \
+	const char *P = path;                                                 \
+	if (LIKELY(real != NULL) && LIKELY(!nopyc_path_is_candidate(path)))   \
+		return real ARGS;                                             \
+	return name##_slow WITH_REAL ARGS;
 
 #define PATH1(ret, name, fail, op, dirfd, params, ARGS)                       \
+	static COLD ret name##_slow SLOW_PARAMS params                        \
+	{                                                                     \
+		REAL_FROM_SLOW(name);                                         \
+		const char *P = path;                                         \
+		ONE_PATH(name, fail, op, dirfd, (void)0, ARGS)                \
+	}                                                                     \
 	EXPORT ret name params                                                \
 	{                                                                     \
-		ONE_PATH(name, fail, op, dirfd, (void)0, ARGS)                \
+		HOT(name, ARGS)                                               \
 	}
 
 #define OPEN_MODE(flags)                                                      \
@@ -299,36 +322,58 @@ static const char *sink_mode(const char *mode)
 	}
 
 #define OPEN(name, dirfd, params, ARGS)                                       \
-	EXPORT int name params                                                \
+	static COLD int name##_slow SLOW_PARAMS params                        \
 	{                                                                     \
+		REAL_FROM_SLOW(name);                                         \
+		const char *P = path;                                         \
 		int F = flags;                                                \
 		OPEN_MODE(flags)                                              \
 		ONE_PATH(name, -1, open_op(flags), dirfd,                     \
 		         F = sink_flags(flags), ARGS)                         \
-	}
-
-#define OPEN2(name, dirfd, params, ARGS)                                      \
+	}                                                                     \
 	EXPORT int name params                                                \
 	{                                                                     \
 		int F = flags;                                                \
+		OPEN_MODE(flags)                                              \
+		HOT(name, ARGS)                                               \
+	}
+
+#define OPEN2(name, dirfd, params, ARGS)                                      \
+	static COLD int name##_slow SLOW_PARAMS params                        \
+	{                                                                     \
+		REAL_FROM_SLOW(name);                                         \
+		const char *P = path;                                         \
+		int F = flags;                                                \
 		ONE_PATH(name, -1, open_op(flags), dirfd,                     \
 		         F = sink_flags(flags), ARGS)                         \
+	}                                                                     \
+	EXPORT int name params                                                \
+	{                                                                     \
+		int F = flags;                                                \
+		HOT(name, ARGS)                                               \
 	}
 
 #define FOPEN(name, params, ARGS)                                             \
-	EXPORT FILE *name params                                              \
+	static COLD FILE *name##_slow SLOW_PARAMS params                      \
 	{                                                                     \
+		REAL_FROM_SLOW(name);                                         \
+		const char *P = path;                                         \
 		const char *M = mode;                                         \
 		ONE_PATH(name, NULL, fopen_op(mode), AT_FDCWD,                \
 		         M = sink_mode(mode), ARGS)                           \
+	}                                                                     \
+	EXPORT FILE *name params                                              \
+	{                                                                     \
+		const char *M = mode;                                         \
+		HOT(name, ARGS)                                               \
 	}
 
 /* Two paths (rename, link): each side is decided on its own; a deny on
  * either side fails the call, a discard on either side drops it. */
 #define PATH2(name, op1, dirfd1, op2, dirfd2, params, ARGS)                   \
-	EXPORT int name params                                                \
+	static COLD int name##_slow SLOW_PARAMS params                        \
 	{                                                                     \
-		__typeof__(&name) real = REAL(name);                          \
+		REAL_FROM_SLOW(name);                                         \
 		const char *P1 = from, *P2 = to;                              \
 		if (!real) {                                                  \
 			errno = ENOSYS;                                       \
@@ -336,8 +381,6 @@ static const char *sink_mode(const char *mode)
 		}                                                             \
 		int c1 = nopyc_path_is_candidate(from);                       \
 		int c2 = nopyc_path_is_candidate(to);                         \
-		if (LIKELY(!c1 && !c2))                                       \
-			return real ARGS;                                     \
 		struct nopyc_decision d1, d2;                                 \
 		enum nopyc_verdict v1 = c1 ? decide(op1, dirfd1, from, &d1) : NOPYC_PASS; \
 		enum nopyc_verdict v2 = c2 ? decide(op2, dirfd2, to, &d2) : NOPYC_PASS; \
@@ -368,6 +411,15 @@ static const char *sink_mode(const char *mode)
 		if (c2)                                                       \
 			shim_after(#name, &d2, r == -1);                      \
 		return r;                                                     \
+	}                                                                     \
+	EXPORT int name params                                                \
+	{                                                                     \
+		__typeof__(&name) real = REAL(name);                          \
+		const char *P1 = from, *P2 = to;                              \
+		if (LIKELY(real != NULL) && LIKELY(!nopyc_path_is_candidate(from)) && \
+		    LIKELY(!nopyc_path_is_candidate(to)))                     \
+			return real ARGS;                                     \
+		return name##_slow WITH_REAL ARGS;                            \
 	}
 
 #include "wrappers.def"

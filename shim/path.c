@@ -4,47 +4,6 @@
 
 #include <string.h>
 
-static int is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* Length of s[0..n) without a trailing ".DIGITS" that follows a bytecode
- * name, and whether s[0..n) ends in a bytecode name at all.
- * Returns the stem length (ending in .pyc/.pyo) or 0 if there is none. */
-static size_t bytecode_stem(const char *s, size_t n)
-{
-	size_t m = n;
-	while (m > 0 && is_digit(s[m - 1]))
-		m--;
-	if (m < n) {                       /* digits: must be ".DIGITS" */
-		if (m == 0 || s[m - 1] != '.')
-			return 0;
-		m--;
-	}
-	if (m < 4)
-		return 0;
-	const char *e = s + m - 4;
-	if (e[0] == '.' && e[1] == 'p' && e[2] == 'y' && (e[3] == 'c' || e[3] == 'o'))
-		return m;
-	return 0;
-}
-
-int nopyc_path_is_candidate(const char *path)
-{
-	if (!path)
-		return 0;
-	size_t n = strlen(path);
-	/* A bytecode name ends in 'c', 'o' or a digit: test that one byte first,
-	 * so most paths skip the stem check entirely. */
-	if (n) {
-		char last = path[n - 1];
-		if ((last == 'c' || last == 'o' || is_digit(last)) && bytecode_stem(path, n))
-			return 1;
-	}
-	return strstr(path, "__pycache__") != NULL;
-}
-
 long nopyc_path_normalise(const char *base, const char *path, char *out,
                           size_t outsz)
 {
@@ -104,7 +63,7 @@ enum nopyc_cache_kind nopyc_cache_path_classify(const char *path)
 		}
 	}
 	size_t n = strlen(last);
-	size_t stem = bytecode_stem(last, n);
+	size_t stem = nopyc_bytecode_stem(last, n);
 	if (stem && stem < n)
 		return NOPYC_CACHE_TEMP;
 	if (stem)
@@ -115,7 +74,7 @@ enum nopyc_cache_kind nopyc_cache_path_classify(const char *path)
 size_t nopyc_cache_path_stem_len(const char *path)
 {
 	size_t n = strlen(path);
-	size_t stem = bytecode_stem(path, n);
+	size_t stem = nopyc_bytecode_stem(path, n);
 	return stem ? stem : n;
 }
 

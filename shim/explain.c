@@ -1,0 +1,320 @@
+/* nopyc-explain: `nopyc --check` and `nopyc --explain PATH...`.
+ *
+ * Linked with the decision core only (glob, path, rules, target, decide), so
+ * the rules are parsed, TARGETs checked and paths decided by exactly the code
+ * the shim runs; never preloaded.  Reads NOPYC_RULES, NOPYC_CONFIG and
+ * NOPYC_STRICT as the shim does, with the effective uid of this process.
+ *
+ *   nopyc-explain --check            the rules, numbered; or the shim's message
+ *   nopyc-explain --explain PATH...  what nopyc does with each path
+ *
+ * Exit status: 0 fine; 1 a redirect TARGET is refused (its rule acts as
+ * deny); 2 the shim would be off (configuration error) or, with
+ * NOPYC_STRICT=1, would stop the program; 125 usage.
+ */
+#include "nopyc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int strict(void)
+{
+	const char *s = getenv("NOPYC_STRICT");
+	return s && strcmp(s, "1") == 0;
+}
+
+/* The shim's one-line message (shim_say): "nopyc: " A B, one write. */
+static void say(const char *a, const char *b)
+{
+	fflush(stdout);
+	fprintf(stderr, "nopyc: %s%s\n", a, b);
+	fflush(stderr);
+}
+
+/* Check the redirect TARGETs with the shim's own nopyc_rules_check_targets,
+ * which creates a missing TARGET (0700) as the shim would.  A TARGET that
+ * this check created is removed again (rmdir: only while it is still empty),
+ * so a check leaves nothing behind.  Fills `msg` as the shim does and, when
+ * `why` is given, the reason per rule (index i), taken from its own check. */
+static int check_targets(struct nopyc_rules *rules, unsigned euid, char *msg,
+                         size_t msgsz, char (*why)[512])
+{
+	char *made = calloc(rules->count ? rules->count : 1, 1);
+	if (!made) {
+		perror("nopyc");
+		exit(125);
+	}
+	struct stat st;
+	for (size_t i = 0; i < rules->count; i++)
+		made[i] = rules->rule[i].action == NOPYC_REDIRECT &&
+		          lstat(rules->rule[i].target, &st) != 0 && errno == ENOENT;
+	int refused = nopyc_rules_check_targets(rules, euid, msg, msgsz);
+	if (why) {
+		/* The reason for each refused rule, one rule at a time. */
+		for (size_t i = 0; i < rules->count; i++) {
+			why[i][0] = '\0';
+			if (!rules->rule[i].target_refused)
+				continue;
+			struct nopyc_rules one = { .rule = &rules->rule[i], .count = 1 };
+			nopyc_rules_check_targets(&one, euid, why[i], sizeof why[i]);
+		}
+	}
+	for (size_t i = 0; i < rules->count; i++)
+		if (made[i] && !rules->rule[i].target_refused)
+			rmdir(rules->rule[i].target);
+	free(made);
+	return refused;
+}
+
+/* ---- --check ---- */
+
+static int check(struct nopyc_rules *rules, int loaded, unsigned euid)
+{
+	if (!loaded) {
+		say(rules->error, strict() ? "; exiting because NOPYC_STRICT=1" :
+		                             "; nopyc is off in this process");
+		return 2;
+	}
+	char msg[2048];
+	int refused = check_targets(rules, euid, msg, sizeof msg, NULL);
+	if (rules->count == 0)
+		printf("# no rules: every call on a cache path goes through\n");
+	for (size_t i = 0; i < rules->count; i++)
+		printf("%u %s\n", rules->rule[i].number, rules->rule[i].text);
+	if (refused) {
+		say(msg, strict() ? "; exiting because NOPYC_STRICT=1" : "");
+		return strict() ? 2 : 1;
+	}
+	return 0;
+}
+
+/* ---- --explain ---- */
+
+static const char *errno_name(int e)
+{
+	switch (e) {
+	case EROFS: return "EROFS";
+	case ENAMETOOLONG: return "ENAMETOOLONG";
+	}
+	return "an error";
+}
+
+/* What a call whose verdict is `v` does, for `op` on the decided path. */
+static void describe(const char *label, enum nopyc_op op,
+                     const struct nopyc_decision *d, int off)
+{
+	printf("%s: ", label);
+	switch (d->verdict) {
+	case NOPYC_PASS:
+		if (off)
+			printf("goes through (nopyc is off)\n");
+		else if (d->kind == NOPYC_NOT_CACHE)
+			printf("goes through (not a cache path)\n");
+		else if (!d->rule)
+			printf("goes through (no rule matches)\n");
+		else if (op == NOPYC_OP_READ)
+			printf("goes through\n");
+		else if (d->rule->action == NOPYC_REDIRECT)
+			printf("goes through (the path is already inside TARGET)\n");
+		else
+			printf("goes through\n");
+		break;
+	case NOPYC_FAIL:
+		printf("fails with %s (%s)\n", errno_name(d->err), strerror(d->err));
+		break;
+	case NOPYC_SUCCEED:
+		printf("reports success and does nothing\n");
+		break;
+	case NOPYC_SINK:
+		printf("reports success; the data goes to /dev/null\n");
+		break;
+	case NOPYC_MAPPED:
+		printf("goes to %s (missing directories below TARGET are created, mode 0700)\n",
+		       d->mapped);
+		break;
+	case NOPYC_OVERLAY:
+		printf("%s first, then the original if that does not exist\n",
+		       d->mapped);
+		break;
+	}
+}
+
+static const char *kind_text(const struct nopyc_decision *d)
+{
+	const char *last;
+	switch (d->kind) {
+	case NOPYC_NOT_CACHE:
+		return "no";
+	case NOPYC_CACHE_DIR:
+		last = strrchr(d->path, '/');
+		return last && strcmp(last, "/__pycache__") == 0 ?
+		       "yes, a __pycache__ directory" : "yes, inside a __pycache__ directory";
+	case NOPYC_CACHE_FILE:
+		return "yes, a bytecode file";
+	case NOPYC_CACHE_TEMP:
+		return "yes, CPython's temp file (decided as its final name)";
+	}
+	return "?";
+}
+
+static void explain_one(const struct nopyc_rules *rules, int off,
+                        const char *path, const char *cwd, char (*why)[512])
+{
+	/* A decision only for its normalised path and cache kind: with the
+	 * rules empty, nothing matches and nothing is off. */
+	static const struct nopyc_rules none;
+	struct nopyc_decision probe, rd, wr;
+	const char *base = path[0] == '/' ? NULL : cwd;
+
+	nopyc_decide(&none, NOPYC_OP_READ, base, path, &probe);
+	if (!probe.path) {
+		printf("path: %s\n", path);
+		printf("cache: -\n");
+		if (!base || !cwd)
+			printf("note: the path cannot be made absolute within %d bytes; "
+			       "nopyc leaves it alone\n", NOPYC_PATH_MAX);
+		else
+			printf("note: the path cannot be made absolute; nopyc leaves it alone\n");
+		printf("action: none\n\n");
+		return;
+	}
+	if (strcmp(probe.path, path) == 0)
+		printf("path: %s\n", probe.path);
+	else
+		printf("path: %s (as given: %s)\n", probe.path, path);
+	printf("cache: %s\n", kind_text(&probe));
+
+	int is_dir = probe.kind == NOPYC_CACHE_DIR && strrchr(probe.path, '/') &&
+	             strcmp(strrchr(probe.path, '/'), "/__pycache__") == 0;
+	enum nopyc_op wop = is_dir ? NOPYC_OP_MKDIR : NOPYC_OP_CREATE;
+	nopyc_decide(rules, wop, base, path, &wr);
+	nopyc_decide(rules, NOPYC_OP_READ, base, path, &rd);
+
+	if (off) {
+		printf("rule: -\n");
+		printf("action: none (nopyc is off: configuration error)\n");
+	} else if (probe.kind == NOPYC_NOT_CACHE) {
+		printf("rule: -\n");
+		printf("action: none (nopyc only acts on cache paths)\n");
+	} else if (!wr.rule) {
+		printf("rule: none matches\n");
+		printf("action: allow (no rule matches)\n");
+	} else {
+		const struct nopyc_rule *r = wr.rule;
+		printf("rule: %u %s\n", r->number, r->text);
+		if (r->action == NOPYC_REDIRECT && r->target_refused) {
+			printf("action: redirect, acting as deny (TARGET refused)\n");
+		} else {
+			printf("action: %s\n", nopyc_action_name(r->action));
+		}
+		if (r->action == NOPYC_REDIRECT) {
+			char mapped[2 * NOPYC_PATH_MAX + 16];
+			if (nopyc_redirect_map(r->target, r->target_len, wr.path,
+			                       mapped, sizeof mapped) >= 0)
+				printf("mapped: %s\n", mapped);
+			else
+				printf("mapped: - (too long)\n");
+			size_t i = (size_t)(r - rules->rule);
+			if (r->target_refused)
+				printf("target: %s refused: %s\n", r->target, why[i]);
+			else
+				printf("target: %s acceptable\n", r->target);
+		}
+	}
+	describe(is_dir ? "mkdir" : "write", wop, &wr, off);
+	describe("read", NOPYC_OP_READ, &rd, off);
+	printf("\n");
+}
+
+/* The reason part of a refusal message: between "refused: " and "; rule". */
+static void reason_only(char *msg)
+{
+	char *s = strstr(msg, " refused: ");
+	if (!s)
+		return;
+	s += strlen(" refused: ");
+	char *e = strstr(s, "; rule ");
+	if (e)
+		*e = '\0';
+	memmove(msg, s, strlen(s) + 1);
+}
+
+static int explain(struct nopyc_rules *rules, int loaded, unsigned euid,
+                   int argc, char **argv)
+{
+	int status = 0;
+	char (*why)[512] = NULL;
+	if (!loaded) {
+		say(rules->error, strict() ? "; exiting because NOPYC_STRICT=1" :
+		                             "; nopyc is off in this process");
+		if (strict())
+			return 2;
+		status = 2;
+	} else {
+		why = calloc(rules->count ? rules->count : 1, sizeof *why);
+		if (!why) {
+			perror("nopyc");
+			return 125;
+		}
+		char msg[2048];
+		if (check_targets(rules, euid, msg, sizeof msg, why)) {
+			say(msg, strict() ? "; exiting because NOPYC_STRICT=1" : "");
+			status = strict() ? 2 : 1;
+		}
+		for (size_t i = 0; i < rules->count; i++)
+			reason_only(why[i]);
+	}
+	char cwdbuf[NOPYC_PATH_MAX];
+	const char *cwd = getcwd(cwdbuf, sizeof cwdbuf);
+	for (int i = 0; i < argc; i++)
+		explain_one(rules, !loaded, argv[i], cwd, why);
+	free(why);
+	return status;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: nopyc-explain --check\n"
+	                "       nopyc-explain --explain PATH...\n"
+	                "(normally run as nopyc --check / nopyc --explain)\n");
+	return 125;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage();
+	int do_check = strcmp(argv[1], "--check") == 0;
+	int do_explain = strcmp(argv[1], "--explain") == 0;
+	if (!do_check && !do_explain)
+		return usage();
+	if (do_check && argc != 2)
+		return usage();
+	argv += 2;
+	argc -= 2;
+	if (do_explain && argc > 0 && strcmp(argv[0], "--") == 0) {
+		argv++;
+		argc--;
+	}
+	if (do_explain && argc == 0) {
+		fprintf(stderr, "nopyc: --explain needs at least one PATH\n");
+		return 125;
+	}
+
+	unsigned euid = (unsigned)geteuid();
+	struct nopyc_rules rules = { 0 };
+	int loaded = nopyc_rules_load(&rules, getenv("NOPYC_RULES"),
+	                              getenv("NOPYC_CONFIG"), euid) == 0;
+	int status = do_check ? check(&rules, loaded, euid) :
+	                        explain(&rules, loaded, euid, argc, argv);
+	nopyc_rules_free(&rules);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		perror("nopyc: writing the output");
+		return 125;
+	}
+	return status;
+}
