@@ -44,3 +44,69 @@ test: all unit
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- the nopyc command: nopyc-explain, install, uninstall ----
+# nopyc-explain runs `nopyc --check` and `nopyc --explain`: the decision core
+# (the shim's own parser and decision code) without the LD_PRELOAD layer.
+EXPLAIN_OBJ = $(CORE_SRC:shim/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/explain.o
+all: $(BUILD)/nopyc-explain
+
+$(BUILD)/nopyc-explain: $(EXPLAIN_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(EXPLAIN_OBJ)
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+LIBEXECDIR ?= $(PREFIX)/libexec/nopyc
+MANDIR     ?= $(PREFIX)/share/man
+INSTALL    ?= install
+
+# The installed wrapper knows LIBDIR and LIBEXECDIR (and still looks beside
+# itself first, so a DESTDIR tree works before it is moved into place).
+.PHONY: install uninstall
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+	    $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 644 $(BUILD)/libnopyc.so $(DESTDIR)$(LIBDIR)/libnopyc.so
+	$(INSTALL) -m 755 $(BUILD)/nopyc-explain $(DESTDIR)$(LIBEXECDIR)/nopyc-explain
+	sed -e "s|^nopyc_libdir=$$|nopyc_libdir='$(LIBDIR)'|" \
+	    -e "s|^nopyc_libexecdir=$$|nopyc_libexecdir='$(LIBEXECDIR)'|" \
+	    scripts/nopyc >$(BUILD)/nopyc.installed
+	$(INSTALL) -m 755 $(BUILD)/nopyc.installed $(DESTDIR)$(BINDIR)/nopyc
+	$(INSTALL) -m 644 scripts/nopyc.1 $(DESTDIR)$(MANDIR)/man1/nopyc.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/nopyc $(DESTDIR)$(LIBDIR)/libnopyc.so \
+	    $(DESTDIR)$(LIBEXECDIR)/nopyc-explain $(DESTDIR)$(MANDIR)/man1/nopyc.1
+	rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
+
+# Fuzzing the decision core with libFuzzer (clang): `make fuzz` first replays
+# tests/fuzz/regressions/<target>/ (inputs that once crashed), then runs each
+# target FUZZ_SECONDS seconds from its seeds in tests/fuzz/corpus/<target>/.
+# New inputs go to $(BUILD)/fuzz/corpus/<target>/, crashes to
+# $(BUILD)/fuzz/<target>-crash-*: copy one into tests/fuzz/regressions/.
+#   make fuzz FUZZ_SECONDS=300            all targets, 5 minutes each
+#   make fuzz FUZZ_TARGETS=glob           one target
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS ?= rules path glob
+FUZZ_FLAGS    = -std=gnu11 -D_GNU_SOURCE -Iinclude -g -O1 $(WARN) \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC) include/nopyc.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(CORE_SRC)
+
+.PHONY: fuzz
+fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    if [ -n "$$(ls tests/fuzz/regressions/$$t 2>/dev/null)" ]; then \
+	        echo "fuzz: $$t: replaying tests/fuzz/regressions/$$t"; \
+	        $(BUILD)/fuzz/fuzz_$$t tests/fuzz/regressions/$$t/*; \
+	    fi; \
+	    mkdir -p $(BUILD)/fuzz/corpus/$$t; \
+	    echo "fuzz: $$t: $(FUZZ_SECONDS) s"; \
+	    $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	        -artifact_prefix=$(BUILD)/fuzz/$$t- \
+	        $(BUILD)/fuzz/corpus/$$t tests/fuzz/corpus/$$t; \
+	done

@@ -44,7 +44,14 @@ static struct nopyc_rules *load(void)
 			shim_say(NULL, msg, "; exiting because NOPYC_STRICT=1", "");
 			_exit(2);
 		}
-		shim_say(&said_config, msg, "", "");
+		/* one line per refused TARGET, each with the prefix */
+		if (!__atomic_exchange_n(&said_config, 1, __ATOMIC_RELAXED))
+			for (char *line = msg, *nl; line; line = nl) {
+				nl = strchr(line, '\n');
+				if (nl)
+					*nl++ = '\0';
+				shim_say(NULL, line, "", "");
+			}
 	}
 	return rules;
 }

@@ -30,7 +30,8 @@ enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
 	d->path = NULL;
 	d->mapped = NULL;
 	d->kind = NOPYC_NOT_CACHE;
-	if (rules->off || !path ||
+	/* Longer than the kernel takes: leave it to the kernel (ENAMETOOLONG). */
+	if (rules->off || !path || strnlen(path, NOPYC_PATH_MAX) >= NOPYC_PATH_MAX ||
 	    nopyc_path_normalise(base, path, abs, NOPYC_PATH_MAX) < 0)
 		return verdict(d, NOPYC_PASS, 0);
 	d->path = abs;

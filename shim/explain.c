@@ -38,16 +38,12 @@ static void say(const char *a, const char *b)
 /* Check the redirect TARGETs with the shim's own nopyc_rules_check_targets,
  * which creates a missing TARGET (0700) as the shim would.  A TARGET that
  * this check created is removed again (rmdir: only while it is still empty),
- * so a check leaves nothing behind.  Fills `msg` as the shim does and, when
- * `why` is given, the reason per rule (index i), taken from its own check. */
+ * so a check leaves nothing behind; made[i] says which rule's TARGET was
+ * missing.  Fills `msg` as the shim does and, when `why` is given, the
+ * message for each refused rule i, from a check of that rule alone. */
 static int check_targets(struct nopyc_rules *rules, unsigned euid, char *msg,
-                         size_t msgsz, char (*why)[512])
+                         size_t msgsz, char (*why)[512], char *made)
 {
-	char *made = calloc(rules->count ? rules->count : 1, 1);
-	if (!made) {
-		perror("nopyc");
-		exit(125);
-	}
 	struct stat st;
 	for (size_t i = 0; i < rules->count; i++)
 		made[i] = rules->rule[i].action == NOPYC_REDIRECT &&
@@ -66,7 +62,6 @@ static int check_targets(struct nopyc_rules *rules, unsigned euid, char *msg,
 	for (size_t i = 0; i < rules->count; i++)
 		if (made[i] && !rules->rule[i].target_refused)
 			rmdir(rules->rule[i].target);
-	free(made);
 	return refused;
 }
 
@@ -80,7 +75,13 @@ static int check(struct nopyc_rules *rules, int loaded, unsigned euid)
 		return 2;
 	}
 	char msg[2048];
-	int refused = check_targets(rules, euid, msg, sizeof msg, NULL);
+	char *made = calloc(rules->count ? rules->count : 1, 1);
+	if (!made) {
+		perror("nopyc");
+		return 125;
+	}
+	int refused = check_targets(rules, euid, msg, sizeof msg, NULL, made);
+	free(made);
 	if (rules->count == 0)
 		printf("# no rules: every call on a cache path goes through\n");
 	for (size_t i = 0; i < rules->count; i++)
@@ -133,12 +134,10 @@ static void describe(const char *label, enum nopyc_op op,
 		printf("reports success; the data goes to /dev/null\n");
 		break;
 	case NOPYC_MAPPED:
-		printf("goes to %s (missing directories below TARGET are created, mode 0700)\n",
-		       d->mapped);
+		printf("goes to the mapped path (parents made, mode 0700)\n");
 		break;
 	case NOPYC_OVERLAY:
-		printf("%s first, then the original if that does not exist\n",
-		       d->mapped);
+		printf("the mapped path if it exists, else the original\n");
 		break;
 	}
 }
@@ -162,7 +161,8 @@ static const char *kind_text(const struct nopyc_decision *d)
 }
 
 static void explain_one(const struct nopyc_rules *rules, int off,
-                        const char *path, const char *cwd, char (*why)[512])
+                        const char *path, const char *cwd, char (*why)[512],
+                        const char *made)
 {
 	/* A decision only for its normalised path and cache kind: with the
 	 * rules empty, nothing matches and nothing is off. */
@@ -170,16 +170,17 @@ static void explain_one(const struct nopyc_rules *rules, int off,
 	struct nopyc_decision probe, rd, wr;
 	const char *base = path[0] == '/' ? NULL : cwd;
 
-	nopyc_decide(&none, NOPYC_OP_READ, base, path, &probe);
+	probe.path = NULL;
+	if (path[0] == '/' || cwd)
+		nopyc_decide(&none, NOPYC_OP_READ, base, path, &probe);
 	if (!probe.path) {
 		printf("path: %s\n", path);
 		printf("cache: -\n");
-		if (!base || !cwd)
-			printf("note: the path cannot be made absolute within %d bytes; "
-			       "nopyc leaves it alone\n", NOPYC_PATH_MAX);
-		else
-			printf("note: the path cannot be made absolute; nopyc leaves it alone\n");
-		printf("action: none\n\n");
+		printf("rule: -\n");
+		printf("action: none (%s; nopyc leaves it alone)\n",
+		       path[0] == '/' || cwd ? "longer than 4096 bytes once made absolute" :
+		                               "cannot be made absolute: no current directory");
+		printf("\n");
 		return;
 	}
 	if (strcmp(probe.path, path) == 0)
@@ -213,8 +214,10 @@ static void explain_one(const struct nopyc_rules *rules, int off,
 		}
 		if (r->action == NOPYC_REDIRECT) {
 			char mapped[2 * NOPYC_PATH_MAX + 16];
-			if (nopyc_redirect_map(r->target, r->target_len, wr.path,
-			                       mapped, sizeof mapped) >= 0)
+			if (!r->target_refused && wr.verdict == NOPYC_PASS)
+				printf("mapped: - (the path is already inside TARGET)\n");
+			else if (nopyc_redirect_map(r->target, r->target_len, wr.path,
+			                            mapped, sizeof mapped) >= 0)
 				printf("mapped: %s\n", mapped);
 			else
 				printf("mapped: - (too long)\n");
@@ -222,7 +225,8 @@ static void explain_one(const struct nopyc_rules *rules, int off,
 			if (r->target_refused)
 				printf("target: %s refused: %s\n", r->target, why[i]);
 			else
-				printf("target: %s acceptable\n", r->target);
+				printf("target: %s acceptable%s\n", r->target,
+				       made[i] ? " (does not exist yet: created 0700 at start)" : "");
 		}
 	}
 	describe(is_dir ? "mkdir" : "write", wop, &wr, off);
@@ -248,6 +252,7 @@ static int explain(struct nopyc_rules *rules, int loaded, unsigned euid,
 {
 	int status = 0;
 	char (*why)[512] = NULL;
+	char *made = NULL;
 	if (!loaded) {
 		say(rules->error, strict() ? "; exiting because NOPYC_STRICT=1" :
 		                             "; nopyc is off in this process");
@@ -256,12 +261,13 @@ static int explain(struct nopyc_rules *rules, int loaded, unsigned euid,
 		status = 2;
 	} else {
 		why = calloc(rules->count ? rules->count : 1, sizeof *why);
-		if (!why) {
+		made = calloc(rules->count ? rules->count : 1, 1);
+		if (!why || !made) {
 			perror("nopyc");
 			return 125;
 		}
 		char msg[2048];
-		if (check_targets(rules, euid, msg, sizeof msg, why)) {
+		if (check_targets(rules, euid, msg, sizeof msg, why, made)) {
 			say(msg, strict() ? "; exiting because NOPYC_STRICT=1" : "");
 			status = strict() ? 2 : 1;
 		}
@@ -271,8 +277,9 @@ static int explain(struct nopyc_rules *rules, int loaded, unsigned euid,
 	char cwdbuf[NOPYC_PATH_MAX];
 	const char *cwd = getcwd(cwdbuf, sizeof cwdbuf);
 	for (int i = 0; i < argc; i++)
-		explain_one(rules, !loaded, argv[i], cwd, why);
+		explain_one(rules, !loaded, argv[i], cwd, why, made);
 	free(why);
+	free(made);
 	return status;
 }
 

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -86,6 +87,8 @@ static inline void *real_lookup(struct real *r)
 #define SLOT(name) static struct real real_##name = { NULL, #name };
 #define PATH1(ret, name, ...) SLOT(name)
 #define OPEN(name, ...) SLOT(name)
+#define CREAT(name, ...) SLOT(name)
+#define FREOPEN(name, ...) SLOT(name)
 #define OPEN2(name, ...) SLOT(name)
 #define FOPEN(name, ...) SLOT(name)
 #define PATH2(name, ...) SLOT(name)
@@ -100,6 +103,8 @@ void shim_resolve_all(void)
 #undef SLOT
 #undef PATH1
 #undef OPEN
+#undef CREAT
+#undef FREOPEN
 #undef OPEN2
 #undef FOPEN
 #undef PATH2
@@ -212,12 +217,20 @@ static enum nopyc_op open_op(int flags)
 	return NOPYC_OP_READ;
 }
 
-/* Open flags for the /dev/null that stands in for a discarded file. */
-static int sink_flags(int flags)
+/* A discarded write gets a private memory file: it swallows the bytes like
+ * /dev/null, but an fchmod, futimens or ftruncate on it touches nothing
+ * shared.  It vanishes on close. */
+static int sink_fd(int flags)
 {
-	if ((flags & O_TMPFILE) == O_TMPFILE)
-		return O_RDWR | (flags & O_CLOEXEC);
-	return flags & (O_ACCMODE | O_APPEND | O_CLOEXEC);
+	int fd = -1;
+#ifdef MFD_CLOEXEC
+	fd = memfd_create("nopyc-discard", (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
+#endif
+	if (fd < 0)
+		fd = REAL(open)("/dev/null", O_RDWR | (flags & O_CLOEXEC));
+	if (fd >= 0 && (flags & O_APPEND))
+		fcntl(fd, F_SETFL, O_APPEND);
+	return fd;
 }
 
 static enum nopyc_op fopen_op(const char *mode)
@@ -227,17 +240,21 @@ static enum nopyc_op fopen_op(const char *mode)
 	return strchr(mode, '+') ? NOPYC_OP_WRITE : NOPYC_OP_READ;
 }
 
-static const char *sink_mode(const char *mode)
+static FILE *sink_file(const char *mode)
 {
-	int cloexec = strchr(mode, 'e') != NULL;
-	if (strchr(mode, '+'))
-		return cloexec ? "r+e" : "r+";
-	return cloexec ? "we" : "w";
+	int fd = sink_fd((strchr(mode, 'e') ? O_CLOEXEC : 0) |
+	                 (mode[0] == 'a' ? O_APPEND : 0));
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, strchr(mode, '+') ? "r+" : "w");
+	if (!f)
+		close(fd);
+	return f;
 }
 
 /* The cold part of every one-path wrapper: the path is a cache candidate
  * (or the real symbol is missing).  ARGS refers to P (and F, M). */
-#define ONE_PATH(name, fail, op, dirfd, SINK_PREP, ARGS)                      \
+#define ONE_PATH(name, fail, op, dirfd, SINK, ON_FAIL, ARGS)             \
 	if (!real) {                                                          \
 		errno = ENOSYS;                                               \
 		return fail;                                                  \
@@ -247,6 +264,7 @@ static const char *sink_mode(const char *mode)
 	__typeof__(real ARGS) r;                                              \
 	switch (decide(op_, dirfd, path, &d)) {                               \
 	case NOPYC_FAIL:                                                      \
+		ON_FAIL;                                                      \
 		errno = d.err;                                                \
 		r = fail;                                                     \
 		break;                                                        \
@@ -254,9 +272,7 @@ static const char *sink_mode(const char *mode)
 		r = 0;                                                        \
 		break;                                                        \
 	case NOPYC_SINK:                                                      \
-		P = "/dev/null";                                              \
-		SINK_PREP;                                                    \
-		r = real ARGS;                                                \
+		r = SINK;                                                     \
 		break;                                                        \
 	case NOPYC_OVERLAY: {                                                 \
 		int saved = errno;                                            \
@@ -305,9 +321,24 @@ static const char *sink_mode(const char *mode)
 	{                                                                     \
 		REAL_FROM_SLOW(name);                                         \
 		const char *P = path;                                         \
-		ONE_PATH(name, fail, op, dirfd, (void)0, ARGS)                \
+		/* only CREAT and the open family are ever told to sink */    \
+		ONE_PATH(name, fail, op, dirfd, (errno = EROFS, fail),        \
+		         (void)0, ARGS)                                       \
 	}                                                                     \
 	EXPORT ret name params                                                \
+	{                                                                     \
+		HOT(name, ARGS)                                               \
+	}
+
+#define CREAT(name, params, ARGS)                                             \
+	static COLD int name##_slow SLOW_PARAMS params                        \
+	{                                                                     \
+		REAL_FROM_SLOW(name);                                         \
+		const char *P = path;                                         \
+		ONE_PATH(name, -1, NOPYC_OP_CREATE, AT_FDCWD,                 \
+		         sink_fd(O_WRONLY), (void)0, ARGS)                    \
+	}                                                                     \
+	EXPORT int name params                                                \
 	{                                                                     \
 		HOT(name, ARGS)                                               \
 	}
@@ -329,7 +360,7 @@ static const char *sink_mode(const char *mode)
 		int F = flags;                                                \
 		OPEN_MODE(flags)                                              \
 		ONE_PATH(name, -1, open_op(flags), dirfd,                     \
-		         F = sink_flags(flags), ARGS)                         \
+		         sink_fd(flags), (void)0, ARGS)                       \
 	}                                                                     \
 	EXPORT int name params                                                \
 	{                                                                     \
@@ -345,7 +376,7 @@ static const char *sink_mode(const char *mode)
 		const char *P = path;                                         \
 		int F = flags;                                                \
 		ONE_PATH(name, -1, open_op(flags), dirfd,                     \
-		         F = sink_flags(flags), ARGS)                         \
+		         sink_fd(flags), (void)0, ARGS)                       \
 	}                                                                     \
 	EXPORT int name params                                                \
 	{                                                                     \
@@ -360,7 +391,25 @@ static const char *sink_mode(const char *mode)
 		const char *P = path;                                         \
 		const char *M = mode;                                         \
 		ONE_PATH(name, NULL, fopen_op(mode), AT_FDCWD,                \
-		         M = sink_mode(mode), ARGS)                           \
+		         sink_file(mode), (void)0, ARGS)                      \
+	}                                                                     \
+	EXPORT FILE *name params                                              \
+	{                                                                     \
+		const char *M = mode;                                         \
+		HOT(name, ARGS)                                               \
+	}
+
+/* freopen closes the old stream even when the new open fails, and keeps
+ * the stream object when it succeeds: a sink reopens it on /dev/null. */
+#define FREOPEN(name, params, ARGS)                                           \
+	static COLD FILE *name##_slow SLOW_PARAMS params                      \
+	{                                                                     \
+		REAL_FROM_SLOW(name);                                         \
+		const char *P = path;                                         \
+		const char *M = mode;                                         \
+		ONE_PATH(name, NULL, fopen_op(mode), AT_FDCWD,                \
+		         (P = "/dev/null", M = strchr(mode, '+') ? "r+" : "w", real ARGS), \
+		         fclose(stream), ARGS)                                \
 	}                                                                     \
 	EXPORT FILE *name params                                              \
 	{                                                                     \

@@ -7,41 +7,52 @@
 long nopyc_path_normalise(const char *base, const char *path, char *out,
                           size_t outsz)
 {
-	size_t len = 0;
+	/* Right to left: a ".." skips the next component to its left, so the
+	 * result is built backwards from the end of `out` and fails only when
+	 * the result itself does not fit. */
 	if (outsz < 2)
 		return -1;
-	out[0] = '\0';
-	/* Two passes over the same component logic: base, then path. */
-	const char *parts[2] = { path[0] == '/' ? NULL : base, path };
+	size_t pos = outsz - 1;   /* out[pos..outsz-1) holds the result so far */
+	unsigned long skip = 0;
+	const char *parts[2] = { path, path[0] == '/' ? NULL : base };
 	for (int i = 0; i < 2; i++) {
 		const char *s = parts[i];
 		if (!s)
 			continue;
-		while (*s) {
-			while (*s == '/')
-				s++;
-			const char *c = s;
-			while (*s && *s != '/')
-				s++;
-			size_t clen = (size_t)(s - c);
-			if (clen == 0 || (clen == 1 && c[0] == '.'))
+		const char *e = s + strlen(s);
+		while (e > s) {
+			while (e > s && e[-1] == '/')
+				e--;
+			const char *c = e;
+			while (c > s && c[-1] != '/')
+				c--;
+			size_t clen = (size_t)(e - c);
+			const char *comp = c;
+			e = c;
+			if (clen == 0 || (clen == 1 && comp[0] == '.'))
 				continue;
-			if (clen == 2 && c[0] == '.' && c[1] == '.') {
-				while (len > 0 && out[len - 1] != '/')
-					len--;
-				if (len > 0)
-					len--;     /* drop the slash too; ".." of "/" is "/" */
+			if (clen == 2 && comp[0] == '.' && comp[1] == '.') {
+				skip++;
 				continue;
 			}
-			if (len + 1 + clen + 1 > outsz)
+			if (skip) {
+				skip--;
+				continue;
+			}
+			if (clen + 1 > pos)
 				return -1;
-			out[len++] = '/';
-			memcpy(out + len, c, clen);
-			len += clen;
+			pos -= clen;
+			memcpy(out + pos, comp, clen);
+			out[--pos] = '/';
 		}
 	}
-	if (len == 0)
-		out[len++] = '/';
+	size_t len = outsz - 1 - pos;
+	if (len == 0) {
+		out[0] = '/';
+		len = 1;
+	} else {
+		memmove(out, out + pos, len);
+	}
 	out[len] = '\0';
 	return (long)len;
 }

@@ -53,8 +53,11 @@ static const char *expand_target(const char *in, size_t inlen, unsigned euid,
 		char piece[24];
 		const char *add = piece;
 		size_t addlen = 1;
+		int escaped = in[i] == '\\' && i + 1 < inlen;
+		if (escaped)
+			i++;              /* "\ " is a blank, as in patterns */
 		piece[0] = in[i];
-		if (in[i] == '%') {
+		if (in[i] == '%' && !escaped) {
 			if (i + 1 < inlen && in[i + 1] == 'u') {
 				addlen = (size_t)snprintf(piece, sizeof piece, "%u", euid);
 				i++;
@@ -137,8 +140,9 @@ static int add_rule(struct nopyc_rules *rules, const char *source, unsigned pos,
 		          "missing PATTERN (write: ACTION PATTERN, e.g. deny /srv/app/**)";
 	else if (n > 1 + nargs)
 		problem = "unexpected text after the rule (escape blanks in a pattern with \\)";
-	else if (word[1][0] != '/' && strncmp(word[1], "**", 2) != 0)
-		problem = "pattern must be absolute or start with ** (e.g. /srv/app/** or **/vendor/**)";
+	else if (word[1][0] != '/' && strcmp(word[1], "**") != 0 &&
+	         strncmp(word[1], "**/", 3) != 0)
+		problem = "pattern must be absolute or start with **/ (e.g. /srv/app/** or **/vendor/**)";
 	else
 		problem = nopyc_glob_check(word[1]);
 	if (!problem && action == NOPYC_REDIRECT)

@@ -14,7 +14,9 @@ static const char *target_problem(const char *target, unsigned euid)
 	if (lstat(target, &st) != 0) {
 		if (errno != ENOENT)
 			return strerror(errno);
-		if (mkdir(target, 0700) != 0 && errno != EEXIST)
+		if (mkdir(target, 0700) == 0)
+			chmod(target, 0700);  /* exactly 0700, whatever the umask */
+		else if (errno != EEXIST)
 			return errno == ENOENT ? "its parent directory does not exist" :
 			       strerror(errno);
 		if (lstat(target, &st) != 0)

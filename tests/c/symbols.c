@@ -1,0 +1,1168 @@
+/* symbols: call every symbol in shim/wrappers.def directly, on cache paths,
+ * and check from outside the shim (raw system calls) what each call did.
+ *
+ *   symbols MODE SRC TGT
+ *
+ * MODE is the action of the rule the shim runs under:
+ *   redirect  NOPYC_RULES='redirect SRC/ANY TGT' (ANY: the two-star glob)
+ *   deny      NOPYC_RULES='deny **'
+ *   discard   NOPYC_RULES='discard **'
+ * SRC (the "original" tree) and TGT (the redirect target) are existing, empty
+ * directories given as absolute normalised paths.  The mapped path of an
+ * original path P is TGT followed by P.
+ *
+ * Prints one line per symbol, "ok NAME" or "FAIL NAME: why"; exits 1 if any
+ * failed.  Every fixture is made, and every effect observed, with raw
+ * syscall(2)s that the shim cannot see or change; only the call under test
+ * goes through the symbol.
+ *
+ * Build with -U_FORTIFY_SOURCE -O0 (so open stays open and the fortify
+ * entry points are only called where this file calls them by name).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <utime.h>
+
+/* Fortify entry points: glibc declares them only under _FORTIFY_SOURCE. */
+int __open_2(const char *, int);
+int __open64_2(const char *, int);
+int __openat_2(int, const char *, int);
+int __openat64_2(int, const char *, int);
+
+/* The pre-2.33 stat entry points.  glibc >= 2.33 keeps them as compat
+ * symbols only, so bind to the versioned name, as old binaries do. */
+int __xstat(int, const char *, struct stat *);
+int __xstat64(int, const char *, struct stat64 *);
+int __lxstat(int, const char *, struct stat *);
+int __lxstat64(int, const char *, struct stat64 *);
+int __fxstatat(int, int, const char *, struct stat *, int);
+int __fxstatat64(int, int, const char *, struct stat64 *, int);
+/* (__fxstatat came later than the others: GLIBC_2.4 where the base is older.) */
+#if defined(__x86_64__)
+#define XSTAT_VER 1
+#define COMPAT "GLIBC_2.2.5"
+#define COMPAT_AT "GLIBC_2.4"
+#elif defined(__aarch64__)
+#define XSTAT_VER 0
+#define COMPAT "GLIBC_2.17"
+#define COMPAT_AT "GLIBC_2.17"
+#elif defined(__i386__)
+#define XSTAT_VER 3
+#define COMPAT "GLIBC_2.0"
+#define COMPAT_AT "GLIBC_2.4"
+#endif
+#ifdef COMPAT
+__asm__(".symver __xstat,__xstat@" COMPAT);
+__asm__(".symver __xstat64,__xstat64@" COMPAT);
+__asm__(".symver __lxstat,__lxstat@" COMPAT);
+__asm__(".symver __lxstat64,__lxstat64@" COMPAT);
+__asm__(".symver __fxstatat,__fxstatat@" COMPAT_AT);
+__asm__(".symver __fxstatat64,__fxstatat64@" COMPAT_AT);
+#endif
+
+enum mode { REDIRECT, DENY, DISCARD };
+static enum mode mode;
+static const char *SRC, *TGT;
+static char why[2048];
+static int failures;
+
+#define CHECK(cond, ...)                                                      \
+	do {                                                                  \
+		if (!(cond)) {                                                \
+			snprintf(why, sizeof why, __VA_ARGS__);               \
+			return -1;                                            \
+		}                                                             \
+	} while (0)
+
+/* Run one check and print its line. */
+static void report(const char *name, int (*fn)(const char *))
+{
+	why[0] = '\0';
+	if (fn(name) == 0) {
+		printf("ok %s\n", name);
+	} else {
+		printf("FAIL %s: %s\n", name, why);
+		failures++;
+	}
+	fflush(stdout);
+}
+
+/* ---- paths ---- */
+
+static char *fmt(const char *f, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, f);
+	if (vasprintf(&s, f, ap) < 0)
+		abort();
+	va_end(ap);
+	return s;
+}
+
+/* Original path: SRC/NAME/REL */
+static char *O(const char *name, const char *rel)
+{
+	return fmt("%s/%s/%s", SRC, name, rel);
+}
+
+/* Mapped path of an original path. */
+static char *M(const char *orig)
+{
+	return fmt("%s%s", TGT, orig);
+}
+
+/* ---- raw system calls: what really is on disk ---- */
+
+static int r_statx(const char *p, struct statx *sx)
+{
+	return (int)syscall(SYS_statx, AT_FDCWD, p, AT_SYMLINK_NOFOLLOW,
+	                    STATX_BASIC_STATS, sx);
+}
+
+static int r_exists(const char *p)
+{
+	struct statx sx;
+	return r_statx(p, &sx) == 0;
+}
+
+static unsigned long long r_ino(const char *p)
+{
+	struct statx sx;
+	if (r_statx(p, &sx) != 0)
+		return 0;
+	return sx.stx_ino;
+}
+
+static int r_isdir(const char *p)
+{
+	struct statx sx;
+	return r_statx(p, &sx) == 0 && S_ISDIR(sx.stx_mode);
+}
+
+static void r_mkdirs(const char *path)
+{
+	char *p = strdup(path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		syscall(SYS_mkdirat, AT_FDCWD, p, 0755);
+		*s = '/';
+	}
+	syscall(SYS_mkdirat, AT_FDCWD, p, 0755);
+	free(p);
+}
+
+static char *parent(const char *p)
+{
+	char *d = strdup(p);
+	*strrchr(d, '/') = '\0';
+	return d;
+}
+
+/* Create (or replace) a file with `content`, making its parents. */
+static void r_put(const char *p, const char *content)
+{
+	char *d = parent(p);
+	r_mkdirs(d);
+	free(d);
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "fixture %s: %s\n", p, strerror(errno));
+		exit(3);
+	}
+	if (write(fd, content, strlen(content)) != (ssize_t)strlen(content))
+		exit(3);
+	syscall(SYS_fchmod, fd, 0644);
+	close(fd);
+}
+
+static void r_symlink(const char *target, const char *p)
+{
+	char *d = parent(p);
+	r_mkdirs(d);
+	free(d);
+	if (syscall(SYS_symlinkat, target, AT_FDCWD, p) != 0) {
+		fprintf(stderr, "fixture %s: %s\n", p, strerror(errno));
+		exit(3);
+	}
+}
+
+/* File content as a string ("" plus errno if unreadable). */
+static const char *r_get(const char *p)
+{
+	static char buf[8][256];
+	static int slot;
+	char *b = buf[slot++ % 8];
+	b[0] = '\0';
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, p, O_RDONLY);
+	if (fd < 0)
+		return "(missing)";
+	ssize_t n = read(fd, b, 255);
+	close(fd);
+	b[n < 0 ? 0 : n] = '\0';
+	return b;
+}
+
+/* A directory fd opened behind the shim's back. */
+static int r_dirfd(const char *p)
+{
+	r_mkdirs(p);
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "dirfd %s: %s\n", p, strerror(errno));
+		exit(3);
+	}
+	return fd;
+}
+
+static const char *err_name(int e)
+{
+	switch (e) {
+	case 0: return "0";
+	case EROFS: return "EROFS";
+	case ENOENT: return "ENOENT";
+	case EEXIST: return "EEXIST";
+	case EACCES: return "EACCES";
+	case EPERM: return "EPERM";
+	case EXDEV: return "EXDEV";
+	case ENOTDIR: return "ENOTDIR";
+	case EISDIR: return "EISDIR";
+	case ENOSYS: return "ENOSYS";
+	case EINVAL: return "EINVAL";
+	default: return strerror(e);
+	}
+}
+
+/* The result a write-side call must give in this mode: 0 (success) or
+ * EROFS. */
+static int want_write_err(void)
+{
+	return mode == DENY ? EROFS : 0;
+}
+
+/* Common checks on the outcome (rc, err) of a write-side call. */
+#define CHECK_WRITE_RESULT(ok, err)                                           \
+	do {                                                                  \
+		if (want_write_err() == 0)                                    \
+			CHECK(ok, "call failed: %s (want success)", err_name(err)); \
+		else                                                          \
+			CHECK(!(ok) && (err) == EROFS,                        \
+			      "want -1/EROFS, got %s (errno %s)",             \
+			      (ok) ? "success" : "failure", err_name(err));   \
+	} while (0)
+
+/* ====================================================================
+ * The open family.  Each symbol gets an adaptor with one signature:
+ * dirfd < 0 means "use the absolute path", else the path is relative.
+ * ==================================================================== */
+
+typedef int (*open_fn)(int dirfd, const char *path, int flags, mode_t m);
+
+static int a_open(int d, const char *p, int f, mode_t m) { (void)d; return open(p, f, m); }
+static int a_open64(int d, const char *p, int f, mode_t m) { (void)d; return open64(p, f, m); }
+static int a_openat(int d, const char *p, int f, mode_t m) { return openat(d, p, f, m); }
+static int a_openat64(int d, const char *p, int f, mode_t m) { return openat64(d, p, f, m); }
+static int a_open_2(int d, const char *p, int f, mode_t m) { (void)d; (void)m; return __open_2(p, f); }
+static int a_open64_2(int d, const char *p, int f, mode_t m) { (void)d; (void)m; return __open64_2(p, f); }
+static int a_openat_2(int d, const char *p, int f, mode_t m) { (void)m; return __openat_2(d, p, f); }
+static int a_openat64_2(int d, const char *p, int f, mode_t m) { (void)m; return __openat64_2(d, p, f); }
+static int a_creat(int d, const char *p, int f, mode_t m) { (void)d; (void)f; return creat(p, m); }
+static int a_creat64(int d, const char *p, int f, mode_t m) { (void)d; (void)f; return creat64(p, m); }
+
+struct open_sym {
+	const char *name;
+	open_fn fn;
+	int at;        /* takes a directory fd */
+	int can_create; /* may be given O_CREAT (the fortify names may not) */
+	int only_create; /* creat: O_WRONLY|O_CREAT|O_TRUNC is all it does */
+};
+
+static const struct open_sym open_syms[] = {
+	{ "open", a_open, 0, 1, 0 },
+	{ "openat", a_openat, 1, 1, 0 },
+	{ "open64", a_open64, 0, 1, 0 },
+	{ "openat64", a_openat64, 1, 1, 0 },
+	{ "__open_2", a_open_2, 0, 0, 0 },
+	{ "__open64_2", a_open64_2, 0, 0, 0 },
+	{ "__openat_2", a_openat_2, 1, 0, 0 },
+	{ "__openat64_2", a_openat64_2, 1, 0, 0 },
+	{ "creat", a_creat, 0, 1, 1 },
+	{ "creat64", a_creat64, 0, 1, 1 },
+};
+
+static const struct open_sym *find_open(const char *name)
+{
+	for (size_t i = 0; i < sizeof open_syms / sizeof *open_syms; i++)
+		if (strcmp(open_syms[i].name, name) == 0)
+			return &open_syms[i];
+	abort();
+}
+
+/* Call s on SRC/NAME/REL: through a dirfd on SRC/NAME for the *at forms. */
+static int call_open(const struct open_sym *s, const char *name, const char *rel,
+                     int flags, mode_t m, int *err)
+{
+	int dfd = -1, fd;
+	char *abs = O(name, rel);
+	if (s->at)
+		dfd = r_dirfd(O(name, "."));
+	errno = 0;
+	fd = s->fn(dfd, s->at ? rel : abs, flags, m);
+	*err = errno;
+	if (dfd >= 0)
+		close(dfd);
+	free(abs);
+	return fd;
+}
+
+/* Create a new cache file (its __pycache__ does not exist in either tree:
+ * the redirect must make the mapped parents itself). */
+static int open_create(const struct open_sym *s, const char *name)
+{
+	const char *rel = "c/__pycache__/m.cpython-311.pyc.12345";
+	char *o = O(name, rel), *m = M(o);
+	char *odir = O(name, "c/__pycache__");
+	int err;
+	r_mkdirs(O(name, "c"));
+	int fd = call_open(s, name, rel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644, &err);
+	CHECK_WRITE_RESULT(fd >= 0, err);
+	if (fd >= 0) {
+		ssize_t w = write(fd, "new", 3);
+		int werr = errno;
+		close(fd);
+		CHECK(w == 3, "write to the returned fd: %s", err_name(werr));
+	}
+	CHECK(!r_exists(o), "created the original %s", o);
+	CHECK(!r_exists(odir), "created the original directory %s", odir);
+	if (mode == REDIRECT)
+		CHECK(strcmp(r_get(m), "new") == 0, "mapped %s holds \"%s\", want \"new\"", m, r_get(m));
+	else
+		CHECK(!r_exists(m), "created %s", m);
+	return 0;
+}
+
+/* Read: the mapped file wins where both exist; the original where only it
+ * exists. */
+static int open_read(const struct open_sym *s, const char *name)
+{
+	const char *rel = "r/__pycache__/both.pyc", *rel1 = "r/__pycache__/only.pyc";
+	char *o = O(name, rel), *m = M(o), *o1 = O(name, rel1);
+	char buf[64];
+	int err;
+	r_put(o, "orig");
+	r_put(m, "mapped");
+	r_put(o1, "orig-only");
+	const char *want = mode == REDIRECT ? "mapped" : "orig";
+
+	int fd = call_open(s, name, rel, O_RDONLY | O_CLOEXEC, 0, &err);
+	CHECK(fd >= 0, "read open of %s failed: %s", rel, err_name(err));
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[n < 0 ? 0 : n] = '\0';
+	CHECK(strcmp(buf, want) == 0, "read \"%s\" where both exist, want \"%s\"", buf, want);
+
+	fd = call_open(s, name, rel1, O_RDONLY | O_CLOEXEC, 0, &err);
+	CHECK(fd >= 0, "read open of original-only %s failed: %s", rel1, err_name(err));
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[n < 0 ? 0 : n] = '\0';
+	CHECK(strcmp(buf, "orig-only") == 0, "read \"%s\" from original-only file, want \"orig-only\"", buf);
+	return 0;
+}
+
+/* Write to an existing file without creating (O_TRUNC): the mapped copy is
+ * truncated, the original never. */
+static int open_trunc(const struct open_sym *s, const char *name)
+{
+	const char *rel = "t/__pycache__/both.pyc";
+	char *o = O(name, rel), *m = M(o);
+	int err;
+	r_put(o, "orig");
+	r_put(m, "mapped");
+	int fd = call_open(s, name, rel, O_WRONLY | O_TRUNC | O_CLOEXEC, 0, &err);
+	CHECK_WRITE_RESULT(fd >= 0, err);
+	if (fd >= 0)
+		close(fd);
+	CHECK(strcmp(r_get(o), "orig") == 0, "original changed to \"%s\"", r_get(o));
+	if (mode == REDIRECT)
+		CHECK(strcmp(r_get(m), "") == 0, "mapped not truncated: \"%s\"", r_get(m));
+	else
+		CHECK(strcmp(r_get(m), "mapped") == 0, "mapped file touched: \"%s\"", r_get(m));
+	return 0;
+}
+
+/* open with a relative path and AT_FDCWD: made absolute from the cwd. */
+static int open_relative(const struct open_sym *s, const char *name)
+{
+	char *dir = O(name, "rel");
+	char *o = O(name, "rel/__pycache__/x.pyc"), *m = M(o);
+	char cwd[4096];
+	r_mkdirs(dir);
+	if (!getcwd(cwd, sizeof cwd) || chdir(dir) != 0)
+		CHECK(0, "chdir %s: %s", dir, strerror(errno));
+	errno = 0;
+	int fd = s->fn(AT_FDCWD, "__pycache__/x.pyc", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int err = errno;
+	if (chdir(cwd) != 0)
+		CHECK(0, "chdir back: %s", strerror(errno));
+	CHECK_WRITE_RESULT(fd >= 0, err);
+	if (fd >= 0)
+		close(fd);
+	CHECK(!r_exists(o), "relative path: created the original %s", o);
+	if (mode == REDIRECT)
+		CHECK(r_exists(m), "relative path: %s not created", m);
+	return 0;
+}
+
+static int t_open(const char *name)
+{
+	const struct open_sym *s = find_open(name);
+	if (s->can_create && open_create(s, name))
+		return -1;
+	if (!s->only_create && open_read(s, name))
+		return -1;
+	if (!s->only_create && open_trunc(s, name))
+		return -1;
+	if (!s->at && s->can_create && open_relative(s, name))
+		return -1;
+	return 0;
+}
+
+/* ---- fopen family ---- */
+
+/* Set when a failed freopen left the stream it was given open: libc closes
+ * that stream first, whatever happens to the new open (C11 7.21.5.4). */
+static int freopen_kept_open;
+
+static FILE *call_fopen(const char *name, const char *path, const char *m, int *err)
+{
+	FILE *f = NULL;
+	freopen_kept_open = 0;
+	errno = 0;
+	if (strcmp(name, "fopen") == 0) {
+		f = fopen(path, m);
+	} else if (strcmp(name, "fopen64") == 0) {
+		f = fopen64(path, m);
+	} else {
+		FILE *old = fopen("/dev/null", "r");  /* not a cache path: no shim */
+		if (!old)
+			abort();
+		int oldfd = fileno(old);
+		errno = 0;
+		if (strcmp(name, "freopen") == 0)
+			f = freopen(path, m, old);
+		else
+			f = freopen64(path, m, old);
+		int e = errno;
+		if (!f && fcntl(oldfd, F_GETFD) != -1) {
+			freopen_kept_open = 1;
+			fclose(old);
+		}
+		errno = e;
+	}
+	*err = errno;
+	return f;
+}
+
+static int t_fopen(const char *name)
+{
+	int err;
+	/* create ("w") */
+	char *o = O(name, "c/__pycache__/m.pyc"), *m = M(o);
+	r_mkdirs(O(name, "c"));
+	FILE *f = call_fopen(name, o, "wb", &err);
+	CHECK_WRITE_RESULT(f != NULL, err);
+	CHECK(!freopen_kept_open, "the failed call left the stream it was given open"
+	      " (libc closes it even when the new open fails)");
+	if (f) {
+		size_t w = fwrite("new", 1, 3, f);
+		int cerr = fclose(f);
+		CHECK(w == 3 && cerr == 0, "writing through the FILE failed");
+	}
+	CHECK(!r_exists(o), "created the original %s", o);
+	if (mode == REDIRECT)
+		CHECK(strcmp(r_get(m), "new") == 0, "mapped %s holds \"%s\", want \"new\"", m, r_get(m));
+	else
+		CHECK(!r_exists(m), "created %s", m);
+
+	/* read ("r"): mapped first, original where only it exists */
+	char *ob = O(name, "r/__pycache__/both.pyc"), *mb = M(ob);
+	char *oo = O(name, "r/__pycache__/only.pyc");
+	char buf[64];
+	r_put(ob, "orig");
+	r_put(mb, "mapped");
+	r_put(oo, "orig-only");
+	const char *want = mode == REDIRECT ? "mapped" : "orig";
+	f = call_fopen(name, ob, "rb", &err);
+	CHECK(f, "fopen \"rb\" failed: %s", err_name(err));
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	CHECK(strcmp(buf, want) == 0, "read \"%s\" where both exist, want \"%s\"", buf, want);
+	f = call_fopen(name, oo, "rb", &err);
+	CHECK(f, "fopen \"rb\" of original-only file failed: %s", err_name(err));
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	CHECK(strcmp(buf, "orig-only") == 0, "read \"%s\" from original-only file", buf);
+	return 0;
+}
+
+/* ---- mkdir, mkdirat ---- */
+
+static int t_mkdir(const char *name)
+{
+	char *o = O(name, "__pycache__"), *m = M(o);
+	int rc, err;
+	int d = r_dirfd(O(name, "."));
+	errno = 0;
+	if (strcmp(name, "mkdir") == 0)
+		rc = mkdir(o, 0755);
+	else
+		rc = mkdirat(d, "__pycache__", 0755);
+	err = errno;
+	close(d);
+	CHECK_WRITE_RESULT(rc == 0, err);
+	CHECK(!r_exists(o), "created the original %s", o);
+	if (mode == REDIRECT)
+		CHECK(r_isdir(m), "mapped directory %s not created", m);
+	else
+		CHECK(!r_exists(m), "created %s", m);
+	return 0;
+}
+
+/* ---- rename, renameat, renameat2 ---- */
+
+static int call_rename(const char *name, const char *from, const char *to, int *err)
+{
+	int rc;
+	errno = 0;
+	if (strcmp(name, "rename") == 0) {
+		rc = rename(O(name, from), O(name, to));
+	} else {
+		/* two different directory fds, both on SRC/NAME */
+		int d1 = r_dirfd(O(name, ".")), d2 = r_dirfd(O(name, "."));
+		errno = 0;
+		if (strcmp(name, "renameat") == 0)
+			rc = renameat(d1, from, d2, to);
+		else
+			rc = renameat2(d1, from, d2, to, 0);
+		int e = errno;
+		close(d1);
+		close(d2);
+		errno = e;
+	}
+	*err = errno;
+	return rc;
+}
+
+static int t_rename(const char *name)
+{
+	/* CPython's atomic write: temp name, then rename onto the final name */
+	const char *tmp = "__pycache__/m.cpython-311.pyc.4242";
+	const char *fin = "__pycache__/m.cpython-311.pyc";
+	char *ot = O(name, tmp), *of = O(name, fin);
+	char *mt = M(ot), *mf = M(of);
+	int err, rc;
+	if (mode == REDIRECT)
+		r_put(mt, "tmp");       /* where a redirected open put it */
+	else
+		r_put(ot, "tmp");
+	rc = call_rename(name, tmp, fin, &err);
+	CHECK_WRITE_RESULT(rc == 0, err);
+	CHECK(!r_exists(of), "created the original %s", of);
+	if (mode == REDIRECT) {
+		CHECK(!r_exists(ot), "original temp %s appeared", ot);
+		CHECK(strcmp(r_get(mf), "tmp") == 0, "mapped final %s holds \"%s\"", mf, r_get(mf));
+		CHECK(!r_exists(mt), "mapped temp %s still there", mt);
+		/* a source that exists only in the original: EROFS, kept */
+		const char *otmp = "__pycache__/o.cpython-311.pyc.77";
+		const char *ofin = "__pycache__/o.cpython-311.pyc";
+		r_put(O(name, otmp), "orig");
+		rc = call_rename(name, otmp, ofin, &err);
+		CHECK(rc == -1 && err == EROFS,
+		      "rename of an original-only entry: want -1/EROFS, got %d/%s", rc, err_name(err));
+		CHECK(strcmp(r_get(O(name, otmp)), "orig") == 0, "original-only source was moved");
+		CHECK(!r_exists(O(name, ofin)), "original target created");
+	} else {
+		CHECK(strcmp(r_get(ot), "tmp") == 0, "original temp %s was moved", ot);
+		CHECK(!r_exists(mf), "created %s", mf);
+	}
+	return 0;
+}
+
+/* ---- link, linkat ---- */
+
+static int t_link(const char *name)
+{
+	const char *from = "__pycache__/a.pyc", *to = "__pycache__/b.pyc";
+	char *ofrom = O(name, from), *oto = O(name, to);
+	char *mfrom = M(ofrom), *mto = M(oto);
+	int rc, err;
+	r_put(ofrom, "orig");
+	r_put(mfrom, "mapped");
+	errno = 0;
+	if (strcmp(name, "link") == 0) {
+		rc = link(ofrom, oto);
+	} else {
+		int d1 = r_dirfd(O(name, ".")), d2 = r_dirfd(O(name, "."));
+		errno = 0;
+		rc = linkat(d1, from, d2, to, 0);
+		int e = errno;
+		close(d1);
+		close(d2);
+		errno = e;
+	}
+	err = errno;
+	CHECK_WRITE_RESULT(rc == 0, err);
+	CHECK(!r_exists(oto), "created the original %s", oto);
+	if (mode == REDIRECT) {
+		CHECK(r_exists(mto), "mapped link %s not created", mto);
+		CHECK(r_ino(mto) == r_ino(mfrom),
+		      "mapped link is not the mapped source (inode %llu; mapped %llu, original %llu)",
+		      r_ino(mto), r_ino(mfrom), r_ino(ofrom));
+	} else {
+		CHECK(!r_exists(mto), "created %s", mto);
+	}
+	return 0;
+}
+
+/* ---- symlink, symlinkat ---- */
+
+static int t_symlink(const char *name)
+{
+	const char *rel = "__pycache__/s.pyc";
+	char *o = O(name, rel), *m = M(o);
+	int rc, err;
+	r_mkdirs(O(name, "__pycache__"));
+	errno = 0;
+	if (strcmp(name, "symlink") == 0) {
+		rc = symlink("link-target", o);
+	} else {
+		int d = r_dirfd(O(name, "."));
+		errno = 0;
+		rc = symlinkat("link-target", d, rel);
+		int e = errno;
+		close(d);
+		errno = e;
+	}
+	err = errno;
+	CHECK_WRITE_RESULT(rc == 0, err);
+	CHECK(!r_exists(o), "created the original %s", o);
+	if (mode == REDIRECT) {
+		char buf[64];
+		ssize_t n = syscall(SYS_readlinkat, AT_FDCWD, m, buf, sizeof buf - 1);
+		CHECK(n > 0, "mapped symlink %s not created", m);
+		buf[n] = '\0';
+		CHECK(strcmp(buf, "link-target") == 0, "mapped symlink points to \"%s\"", buf);
+	} else {
+		CHECK(!r_exists(m), "created %s", m);
+	}
+	return 0;
+}
+
+/* ---- unlink, unlinkat, rmdir ---- */
+
+static int call_remove(const char *name, const char *rel, int *err)
+{
+	int rc;
+	char *o = O(name, rel);
+	errno = 0;
+	if (strcmp(name, "unlink") == 0) {
+		rc = unlink(o);
+	} else if (strcmp(name, "rmdir") == 0) {
+		rc = rmdir(o);
+	} else {
+		int d = r_dirfd(O(name, "."));
+		errno = 0;
+		rc = unlinkat(d, rel, 0);
+		int e = errno;
+		close(d);
+		errno = e;
+	}
+	*err = errno;
+	free(o);
+	return rc;
+}
+
+static int t_remove(const char *name)
+{
+	int is_dir = strcmp(name, "rmdir") == 0;
+	const char *rel = is_dir ? "both/__pycache__" : "__pycache__/both.pyc";
+	const char *rel1 = is_dir ? "only/__pycache__" : "__pycache__/only.pyc";
+	char *o = O(name, rel), *m = M(o), *o1 = O(name, rel1);
+	int rc, err;
+	if (is_dir) {
+		r_mkdirs(o);
+		r_mkdirs(m);
+		r_mkdirs(o1);
+	} else {
+		r_put(o, "orig");
+		r_put(m, "mapped");
+		r_put(o1, "orig");
+	}
+	rc = call_remove(name, rel, &err);
+	CHECK_WRITE_RESULT(rc == 0, err);
+	CHECK(r_exists(o), "removed the original %s", o);
+	if (mode == REDIRECT) {
+		CHECK(!r_exists(m), "mapped %s not removed", m);
+		rc = call_remove(name, rel1, &err);
+		CHECK(rc == -1 && err == EROFS,
+		      "removing an original-only entry: want -1/EROFS, got %d/%s", rc, err_name(err));
+		CHECK(r_exists(o1), "removed the original-only %s", o1);
+	} else {
+		CHECK(r_exists(m), "touched %s", m);
+	}
+	return 0;
+}
+
+/* ---- chmod, chown, truncate, utime: change an existing entry ---- */
+
+struct modify_sym {
+	const char *name;
+	int at;
+	int (*call)(int dirfd, const char *path);
+	unsigned long long (*attr)(const struct statx *);
+};
+
+static unsigned long long at_mode(const struct statx *s) { return s->stx_mode & 07777; }
+static unsigned long long at_uid(const struct statx *s) { return s->stx_uid; }
+static unsigned long long at_size(const struct statx *s) { return s->stx_size; }
+static unsigned long long at_mtime(const struct statx *s) { return (unsigned long long)s->stx_mtime.tv_sec; }
+
+#define NEW_UID 12345
+#define NEW_TIME 1234567890
+
+static int m_chmod(int d, const char *p) { (void)d; return chmod(p, 0600); }
+static int m_fchmodat(int d, const char *p) { return fchmodat(d, p, 0600, 0); }
+static int m_chown(int d, const char *p) { (void)d; return chown(p, NEW_UID, (gid_t)-1); }
+static int m_lchown(int d, const char *p) { (void)d; return lchown(p, NEW_UID, (gid_t)-1); }
+static int m_fchownat(int d, const char *p) { return fchownat(d, p, NEW_UID, (gid_t)-1, 0); }
+static int m_truncate(int d, const char *p) { (void)d; return truncate(p, 1); }
+static int m_truncate64(int d, const char *p) { (void)d; return truncate64(p, 1); }
+static int m_utime(int d, const char *p)
+{
+	(void)d;
+	struct utimbuf t = { NEW_TIME, NEW_TIME };
+	return utime(p, &t);
+}
+static int m_utimes(int d, const char *p)
+{
+	(void)d;
+	struct timeval t[2] = { { NEW_TIME, 0 }, { NEW_TIME, 0 } };
+	return utimes(p, t);
+}
+static int m_lutimes(int d, const char *p)
+{
+	(void)d;
+	struct timeval t[2] = { { NEW_TIME, 0 }, { NEW_TIME, 0 } };
+	return lutimes(p, t);
+}
+static int m_futimesat(int d, const char *p)
+{
+	struct timeval t[2] = { { NEW_TIME, 0 }, { NEW_TIME, 0 } };
+	return futimesat(d, p, t);
+}
+static int m_utimensat(int d, const char *p)
+{
+	struct timespec t[2] = { { NEW_TIME, 0 }, { NEW_TIME, 0 } };
+	return utimensat(d, p, t, 0);
+}
+
+static const struct modify_sym modify_syms[] = {
+	{ "chmod", 0, m_chmod, at_mode },
+	{ "fchmodat", 1, m_fchmodat, at_mode },
+	{ "chown", 0, m_chown, at_uid },
+	{ "lchown", 0, m_lchown, at_uid },
+	{ "fchownat", 1, m_fchownat, at_uid },
+	{ "truncate", 0, m_truncate, at_size },
+	{ "truncate64", 0, m_truncate64, at_size },
+	{ "utime", 0, m_utime, at_mtime },
+	{ "utimes", 0, m_utimes, at_mtime },
+	{ "lutimes", 0, m_lutimes, at_mtime },
+	{ "futimesat", 1, m_futimesat, at_mtime },
+	{ "utimensat", 1, m_utimensat, at_mtime },
+};
+
+static int call_modify(const struct modify_sym *s, const char *name, const char *rel, int *err)
+{
+	int rc;
+	char *o = O(name, rel);
+	errno = 0;
+	if (s->at) {
+		int d = r_dirfd(O(name, "."));
+		errno = 0;
+		rc = s->call(d, rel);
+		int e = errno;
+		close(d);
+		errno = e;
+	} else {
+		rc = s->call(AT_FDCWD, o);
+	}
+	*err = errno;
+	return rc;
+}
+
+static int attr_of(const struct modify_sym *s, const char *p, unsigned long long *v)
+{
+	struct statx sx;
+	if (r_statx(p, &sx) != 0)
+		return -1;
+	*v = s->attr(&sx);
+	return 0;
+}
+
+static int t_modify(const char *name)
+{
+	const struct modify_sym *s = NULL;
+	for (size_t i = 0; i < sizeof modify_syms / sizeof *modify_syms; i++)
+		if (strcmp(modify_syms[i].name, name) == 0)
+			s = &modify_syms[i];
+	if (!s)
+		abort();
+	const char *rel = "__pycache__/both.pyc", *rel1 = "__pycache__/only.pyc";
+	char *o = O(name, rel), *m = M(o), *o1 = O(name, rel1);
+	unsigned long long o_before, m_before, o1_before, v;
+	int rc, err;
+	r_put(o, "orig");
+	r_put(m, "mapped");
+	r_put(o1, "orig");
+	if (attr_of(s, o, &o_before) || attr_of(s, m, &m_before) || attr_of(s, o1, &o1_before))
+		CHECK(0, "fixture stat failed");
+	rc = call_modify(s, name, rel, &err);
+	CHECK_WRITE_RESULT(rc == 0, err);
+	CHECK(attr_of(s, o, &v) == 0 && v == o_before,
+	      "original changed (%llu -> %llu)", o_before, v);
+	CHECK(attr_of(s, m, &v) == 0, "mapped %s vanished", m);
+	if (mode == REDIRECT) {
+		CHECK(v != m_before, "mapped file unchanged (%llu)", v);
+		rc = call_modify(s, name, rel1, &err);
+		CHECK(rc == -1 && err == EROFS,
+		      "changing an original-only entry: want -1/EROFS, got %d/%s", rc, err_name(err));
+		CHECK(attr_of(s, o1, &v) == 0 && v == o1_before,
+		      "original-only entry changed (%llu -> %llu)", o1_before, v);
+	} else {
+		CHECK(v == m_before, "mapped file changed (%llu -> %llu)", m_before, v);
+	}
+	return 0;
+}
+
+/* ====================================================================
+ * Read side: the mapped entry where it exists, else the original.
+ * ==================================================================== */
+
+/* stat family: the inode returned (0 and errno on failure) */
+static unsigned long long s_stat(int d, const char *p, int *e)
+{
+	struct stat st; (void)d; errno = 0;
+	int rc = stat(p, &st); *e = errno; return rc ? 0 : st.st_ino;
+}
+static unsigned long long s_lstat(int d, const char *p, int *e)
+{
+	struct stat st; (void)d; errno = 0;
+	int rc = lstat(p, &st); *e = errno; return rc ? 0 : st.st_ino;
+}
+static unsigned long long s_fstatat(int d, const char *p, int *e)
+{
+	struct stat st; errno = 0;
+	int rc = fstatat(d, p, &st, 0); *e = errno; return rc ? 0 : st.st_ino;
+}
+static unsigned long long s_stat64(int d, const char *p, int *e)
+{
+	struct stat64 st; (void)d; errno = 0;
+	int rc = stat64(p, &st); *e = errno; return rc ? 0 : st.st_ino;
+}
+static unsigned long long s_lstat64(int d, const char *p, int *e)
+{
+	struct stat64 st; (void)d; errno = 0;
+	int rc = lstat64(p, &st); *e = errno; return rc ? 0 : st.st_ino;
+}
+static unsigned long long s_fstatat64(int d, const char *p, int *e)
+{
+	struct stat64 st; errno = 0;
+	int rc = fstatat64(d, p, &st, AT_SYMLINK_NOFOLLOW); *e = errno; return rc ? 0 : st.st_ino;
+}
+static unsigned long long s_xstat(int d, const char *p, int *e)
+{
+	struct stat st; (void)d; errno = 0;
+	int rc = __xstat(XSTAT_VER, p, &st); *e = errno; return rc ? 0 : st.st_ino;
+}
+static unsigned long long s_xstat64(int d, const char *p, int *e)
+{
+	struct stat64 st; (void)d; errno = 0;
+	int rc = __xstat64(XSTAT_VER, p, &st); *e = errno; return rc ? 0 : st.st_ino;
+}
+static unsigned long long s_lxstat(int d, const char *p, int *e)
+{
+	struct stat st; (void)d; errno = 0;
+	int rc = __lxstat(XSTAT_VER, p, &st); *e = errno; return rc ? 0 : st.st_ino;
+}
+static unsigned long long s_lxstat64(int d, const char *p, int *e)
+{
+	struct stat64 st; (void)d; errno = 0;
+	int rc = __lxstat64(XSTAT_VER, p, &st); *e = errno; return rc ? 0 : st.st_ino;
+}
+static unsigned long long s_fxstatat(int d, const char *p, int *e)
+{
+	struct stat st; errno = 0;
+	int rc = __fxstatat(XSTAT_VER, d, p, &st, 0); *e = errno; return rc ? 0 : st.st_ino;
+}
+static unsigned long long s_fxstatat64(int d, const char *p, int *e)
+{
+	struct stat64 st; errno = 0;
+	int rc = __fxstatat64(XSTAT_VER, d, p, &st, 0); *e = errno; return rc ? 0 : st.st_ino;
+}
+static unsigned long long s_statx(int d, const char *p, int *e)
+{
+	struct statx sx; errno = 0;
+	int rc = statx(d, p, AT_SYMLINK_NOFOLLOW, STATX_INO, &sx); *e = errno; return rc ? 0 : sx.stx_ino;
+}
+
+struct stat_sym {
+	const char *name;
+	int at;
+	unsigned long long (*call)(int dirfd, const char *path, int *err);
+};
+
+static const struct stat_sym stat_syms[] = {
+	{ "stat", 0, s_stat },
+	{ "lstat", 0, s_lstat },
+	{ "fstatat", 1, s_fstatat },
+	{ "stat64", 0, s_stat64 },
+	{ "lstat64", 0, s_lstat64 },
+	{ "fstatat64", 1, s_fstatat64 },
+	{ "__xstat", 0, s_xstat },
+	{ "__xstat64", 0, s_xstat64 },
+	{ "__lxstat", 0, s_lxstat },
+	{ "__lxstat64", 0, s_lxstat64 },
+	{ "__fxstatat", 1, s_fxstatat },
+	{ "__fxstatat64", 1, s_fxstatat64 },
+	{ "statx", 1, s_statx },
+};
+
+static unsigned long long call_stat(const struct stat_sym *s, const char *name,
+                                    const char *rel, int *err)
+{
+	unsigned long long ino;
+	if (s->at) {
+		int d = r_dirfd(O(name, "."));
+		ino = s->call(d, rel, err);
+		close(d);
+	} else {
+		ino = s->call(AT_FDCWD, O(name, rel), err);
+	}
+	return ino;
+}
+
+static int t_stat(const char *name)
+{
+	const struct stat_sym *s = NULL;
+	for (size_t i = 0; i < sizeof stat_syms / sizeof *stat_syms; i++)
+		if (strcmp(stat_syms[i].name, name) == 0)
+			s = &stat_syms[i];
+	if (!s)
+		abort();
+	const char *rel = "__pycache__/both.pyc", *rel1 = "__pycache__/only.pyc";
+	char *o = O(name, rel), *m = M(o), *o1 = O(name, rel1);
+	int err;
+	r_put(o, "orig");
+	r_put(m, "mapped");
+	r_put(o1, "orig");
+	unsigned long long want = r_ino(mode == REDIRECT ? m : o);
+	unsigned long long got = call_stat(s, name, rel, &err);
+	CHECK(got, "failed: %s", err_name(err));
+	CHECK(got == want, "inode %llu where both exist; want %s %llu (other: %llu)", got,
+	      mode == REDIRECT ? "mapped" : "original", want, r_ino(mode == REDIRECT ? o : m));
+	got = call_stat(s, name, rel1, &err);
+	CHECK(got, "original-only entry: %s", err_name(err));
+	CHECK(got == r_ino(o1), "original-only entry: inode %llu, want %llu", got, r_ino(o1));
+	return 0;
+}
+
+/* access family: an entry that exists only in the mapped tree is found
+ * under redirect and not otherwise; an original-only one always. */
+static int x_access(const char *name, int d, const char *p)
+{
+	if (strcmp(name, "access") == 0)
+		return access(p, R_OK);
+	if (strcmp(name, "euidaccess") == 0)
+		return euidaccess(p, R_OK);
+	if (strcmp(name, "eaccess") == 0)
+		return eaccess(p, R_OK);
+	return faccessat(d, p, R_OK, 0);
+}
+
+static int t_access(const char *name)
+{
+	int at = strcmp(name, "faccessat") == 0;
+	const char *relm = "__pycache__/mapped-only.pyc", *rel1 = "__pycache__/only.pyc";
+	char *om = O(name, relm), *mm = M(om), *o1 = O(name, rel1);
+	r_put(mm, "mapped");
+	r_put(o1, "orig");
+	int d = at ? r_dirfd(O(name, ".")) : AT_FDCWD;
+	errno = 0;
+	int rc = x_access(name, d, at ? relm : om);
+	int err = errno;
+	if (mode == REDIRECT)
+		CHECK(rc == 0, "mapped-only entry not found: %s", err_name(err));
+	else
+		CHECK(rc == -1 && err == ENOENT, "mapped-only entry: want -1/ENOENT, got %d/%s",
+		      rc, err_name(err));
+	errno = 0;
+	rc = x_access(name, d, at ? rel1 : o1);
+	err = errno;
+	CHECK(rc == 0, "original-only entry not found: %s", err_name(err));
+	if (at)
+		close(d);
+	return 0;
+}
+
+/* opendir: the listing of the mapped directory where it exists. */
+static const char *list_dir(const char *p, int *err)
+{
+	static char names[512];
+	names[0] = '\0';
+	errno = 0;
+	DIR *d = opendir(p);
+	*err = errno;
+	if (!d)
+		return NULL;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		strncat(names, e->d_name, sizeof names - strlen(names) - 2);
+		strcat(names, " ");
+	}
+	closedir(d);
+	return names;
+}
+
+static int t_opendir(const char *name)
+{
+	char *o = O(name, "both/__pycache__"), *m = M(o), *o1 = O(name, "only/__pycache__");
+	int err;
+	r_put(fmt("%s/orig.pyc", o), "x");
+	r_put(fmt("%s/mapped.pyc", m), "x");
+	r_put(fmt("%s/orig.pyc", o1), "x");
+	const char *want = mode == REDIRECT ? "mapped.pyc " : "orig.pyc ";
+	const char *got = list_dir(o, &err);
+	CHECK(got, "failed: %s", err_name(err));
+	CHECK(strcmp(got, want) == 0, "listed \"%s\" where both exist, want \"%s\"", got, want);
+	got = list_dir(o1, &err);
+	CHECK(got, "original-only directory: %s", err_name(err));
+	CHECK(strcmp(got, "orig.pyc ") == 0, "original-only directory listed \"%s\"", got);
+	return 0;
+}
+
+/* readlink, readlinkat: the mapped link's target where it exists. */
+static const char *x_readlink(const char *name, const char *rel, int *err)
+{
+	static char buf[256];
+	ssize_t n;
+	errno = 0;
+	if (strcmp(name, "readlink") == 0) {
+		n = readlink(O(name, rel), buf, sizeof buf - 1);
+	} else {
+		int d = r_dirfd(O(name, "."));
+		errno = 0;
+		n = readlinkat(d, rel, buf, sizeof buf - 1);
+		int e = errno;
+		close(d);
+		errno = e;
+	}
+	*err = errno;
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return buf;
+}
+
+static int t_readlink(const char *name)
+{
+	const char *rel = "__pycache__/both.pyc", *rel1 = "__pycache__/only.pyc";
+	char *o = O(name, rel), *m = M(o), *o1 = O(name, rel1);
+	int err;
+	r_symlink("orig-target", o);
+	r_symlink("mapped-target", m);
+	r_symlink("orig-only-target", o1);
+	const char *want = mode == REDIRECT ? "mapped-target" : "orig-target";
+	const char *got = x_readlink(name, rel, &err);
+	CHECK(got, "failed: %s", err_name(err));
+	CHECK(strcmp(got, want) == 0, "read \"%s\" where both exist, want \"%s\"", got, want);
+	got = x_readlink(name, rel1, &err);
+	CHECK(got, "original-only link: %s", err_name(err));
+	CHECK(strcmp(got, "orig-only-target") == 0, "original-only link read \"%s\"", got);
+	return 0;
+}
+
+/* ==================================================================== */
+
+static const struct {
+	const char *name;
+	int (*fn)(const char *);
+} checks[] = {
+	{ "open", t_open }, { "openat", t_open }, { "open64", t_open },
+	{ "openat64", t_open }, { "__open_2", t_open }, { "__open64_2", t_open },
+	{ "__openat_2", t_open }, { "__openat64_2", t_open },
+	{ "creat", t_open }, { "creat64", t_open },
+	{ "fopen", t_fopen }, { "fopen64", t_fopen },
+	{ "freopen", t_fopen }, { "freopen64", t_fopen },
+	{ "mkdir", t_mkdir }, { "mkdirat", t_mkdir },
+	{ "rename", t_rename }, { "renameat", t_rename }, { "renameat2", t_rename },
+	{ "link", t_link }, { "linkat", t_link },
+	{ "symlink", t_symlink }, { "symlinkat", t_symlink },
+	{ "unlink", t_remove }, { "unlinkat", t_remove }, { "rmdir", t_remove },
+	{ "chmod", t_modify }, { "fchmodat", t_modify },
+	{ "chown", t_modify }, { "lchown", t_modify }, { "fchownat", t_modify },
+	{ "truncate", t_modify }, { "truncate64", t_modify },
+	{ "utime", t_modify }, { "utimes", t_modify }, { "lutimes", t_modify },
+	{ "futimesat", t_modify }, { "utimensat", t_modify },
+	{ "stat", t_stat }, { "lstat", t_stat }, { "fstatat", t_stat },
+	{ "stat64", t_stat }, { "lstat64", t_stat }, { "fstatat64", t_stat },
+	{ "__xstat", t_stat }, { "__xstat64", t_stat },
+	{ "__lxstat", t_stat }, { "__lxstat64", t_stat },
+	{ "__fxstatat", t_stat }, { "__fxstatat64", t_stat },
+	{ "statx", t_stat },
+	{ "access", t_access }, { "faccessat", t_access },
+	{ "euidaccess", t_access }, { "eaccess", t_access },
+	{ "opendir", t_opendir },
+	{ "readlink", t_readlink }, { "readlinkat", t_readlink },
+};
+
+int main(int argc, char **argv)
+{
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s redirect|deny|discard SRC TGT\n", argv[0]);
+		return 2;
+	}
+	if (strcmp(argv[1], "redirect") == 0)
+		mode = REDIRECT;
+	else if (strcmp(argv[1], "deny") == 0)
+		mode = DENY;
+	else if (strcmp(argv[1], "discard") == 0)
+		mode = DISCARD;
+	else
+		return 2;
+	SRC = argv[2];
+	TGT = argv[3];
+	if (geteuid() != 0) {
+		fprintf(stderr, "symbols: must run as root (chown checks)\n");
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof checks / sizeof *checks; i++)
+		report(checks[i].name, checks[i].fn);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,828 @@
+# The `nopyc` command (scripts/nopyc), its helper build/nopyc-explain
+# (--check, --explain), its man page and `make install`.
+#
+# Programs run through the wrapper; Python is Debian's /usr/bin/python3
+# (tests needing it skip when it is missing), always with the variables that
+# steer caching cleared (this machine exports PYTHONDONTWRITEBYTECODE=1).
+
+load helpers
+
+setup_file() {
+	PY=
+	[[ -x /usr/bin/python3 ]] && PY=/usr/bin/python3
+	export PY
+	nopyc_python_facts
+	# Another LD_PRELOAD library: every process it is loaded into appends
+	# its executable's path to the file $OTHER_SO_MARK names.
+	OTHER_SO=$BATS_FILE_TMPDIR/libother.so
+	cc -shared -fPIC -o "$OTHER_SO" -x c - 2>/dev/null <<'EOF' || OTHER_SO=
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+__attribute__((constructor)) static void mark(void)
+{
+	const char *f = getenv("OTHER_SO_MARK");
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (!f || n < 0)
+		return;
+	exe[n] = '\0';
+	FILE *fp = fopen(f, "a");
+	if (fp) {
+		fprintf(fp, "%s\n", exe);
+		fclose(fp);
+	}
+}
+EOF
+	export OTHER_SO
+}
+
+setup() {
+	nopyc_setup
+	NOPYC=$NOPYC_TEST_ROOT/scripts/nopyc
+	EXPLAIN=$NOPYC_TEST_ROOT/build/nopyc-explain
+	# The library the wrapper uses: the build tree's, physical path.
+	WLIB=$(cd -P "$NOPYC_TEST_ROOT/build" && pwd -P)/libnopyc.so
+	[[ -x $EXPLAIN ]] || fail "$EXPLAIN not found: run make first"
+	make_tree "$T"
+	A=$T/a/mod.py B=$T/b/mod.py
+}
+
+need_python() {
+	[[ -n $PY ]] || skip "/usr/bin/python3 not found"
+}
+
+# nopyc_py ARGS...: the wrapper, with Python's cache variables cleared.
+nopyc_py() {
+	env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" "$NOPYC" "$@"
+}
+
+# What a pyc of SOURCE is called under TARGET (redirect).
+mapped_pyc() { # TARGET SOURCE
+	printf '%s%s\n' "$1" "$(pyc_path "$2")"
+}
+
+# ---- help, version, usage errors -----------------------------------------
+
+@test "--help lists every option and exits 0" {
+	run "$NOPYC" --help
+	assert_success
+	assert_line --index 0 --partial 'usage: nopyc [OPTIONS] [--] COMMAND'
+	local o
+	for o in --rule --config --redirect --deny --allow --discard --strict \
+		--log --dry-run --stats --check --explain --help --version; do
+		assert_output --partial -- "$o"
+	done
+	run "$NOPYC" -h
+	assert_success
+	assert_line --index 0 --partial 'usage: nopyc'
+}
+
+@test "--version prints the version the man page carries" {
+	run "$NOPYC" --version
+	assert_success
+	assert_output --regexp '^nopyc [0-9]+\.[0-9]+\.[0-9]+$'
+	grep -q "^\.TH NOPYC 1 .* \"$output\" " "$NOPYC_TEST_ROOT/scripts/nopyc.1" ||
+		fail "man page .TH does not say \"$output\""
+}
+
+@test "usage errors exit 125 with one clear line" {
+	run --separate-stderr "$NOPYC"
+	assert_equal "$status" 125
+	assert_equal "$stderr" 'nopyc: no command given (see nopyc --help)'
+	run --separate-stderr "$NOPYC" --bogus true
+	assert_equal "$status" 125
+	assert_equal "$stderr" 'nopyc: unknown option --bogus (see nopyc --help)'
+	run --separate-stderr "$NOPYC" --deny
+	assert_equal "$status" 125
+	assert_equal "$stderr" 'nopyc: --deny needs an argument (see nopyc --help)'
+	run --separate-stderr "$NOPYC" --check true
+	assert_equal "$status" 125
+	assert_equal "$stderr" 'nopyc: --check takes no command (see nopyc --help)'
+	run --separate-stderr "$NOPYC" --explain
+	assert_equal "$status" 125
+	assert_equal "$stderr" 'nopyc: --explain needs at least one PATH'
+}
+
+@test "values the rule language cannot hold are refused (125), not mangled" {
+	local v
+	for v in '/a;b/**' '/a#b/**' $'/a\nb/**' ''; do
+		run --separate-stderr "$NOPYC" --deny "$v" true
+		assert_equal "$status" 125
+		assert_equal "${stderr:0:13}" 'nopyc: --deny'
+	done
+	run --separate-stderr "$NOPYC" --redirect "$BATS_TEST_TMPDIR/a b" true
+	assert_equal "$status" 125
+	assert_equal "$stderr" "nopyc: --redirect '$BATS_TEST_TMPDIR/a b': a TARGET directory cannot contain blanks"
+}
+
+# ---- running the command --------------------------------------------------
+
+@test "the command's arguments arrive unchanged; -- ends the options" {
+	run "$NOPYC" printf '[%s]' 'a b' '' --deny '*' '--'
+	assert_success
+	assert_output '[a b][][--deny][*][--]'
+	run -127 --separate-stderr "$NOPYC" --allow '**' -- --version
+	assert_equal "$status" 127
+	assert_equal "$stderr" 'nopyc: --version: command not found'
+}
+
+@test "exit status passes through unchanged, signals included" {
+	run "$NOPYC" sh -c 'exit 42'
+	assert_equal "$status" 42
+	run "$NOPYC" false
+	assert_equal "$status" 1
+	run "$NOPYC" sh -c 'kill -TERM $$'
+	assert_equal "$status" 143
+	# exec: no nopyc process stays between the caller and the command.
+	run "$NOPYC" sh -c 'cat /proc/$PPID/comm'
+	assert_success
+	refute_output nopyc
+	assert_equal "$(cat /proc/$$/comm)" "$output"
+}
+
+@test "command not found: 127; not executable or a directory: 126" {
+	run -127 --separate-stderr "$NOPYC" no-such-command-nopyc
+	assert_equal "$status" 127
+	assert_equal "$stderr" 'nopyc: no-such-command-nopyc: command not found'
+	run -127 --separate-stderr "$NOPYC" "$BATS_TEST_TMPDIR/missing"
+	assert_equal "$status" 127
+	assert_equal "$stderr" "nopyc: $BATS_TEST_TMPDIR/missing: No such file or directory"
+	printf '#!/bin/sh\necho ran\n' >"$BATS_TEST_TMPDIR/script"
+	chmod 644 "$BATS_TEST_TMPDIR/script"
+	run --separate-stderr "$NOPYC" "$BATS_TEST_TMPDIR/script"
+	assert_equal "$status" 126
+	assert_equal "$stderr" "nopyc: $BATS_TEST_TMPDIR/script: Permission denied"
+	run --separate-stderr "$NOPYC" "$BATS_TEST_TMPDIR"
+	assert_equal "$status" 126
+	assert_equal "$stderr" "nopyc: $BATS_TEST_TMPDIR: Is a directory"
+	# In PATH: a non-executable match is skipped for a later executable one
+	# (as execvp does); with none, 126.
+	mkdir "$BATS_TEST_TMPDIR/p1" "$BATS_TEST_TMPDIR/p2"
+	cp "$BATS_TEST_TMPDIR/script" "$BATS_TEST_TMPDIR/p1/tool"
+	run --separate-stderr env PATH="$BATS_TEST_TMPDIR/p1:/usr/bin:/bin" "$NOPYC" tool
+	assert_equal "$status" 126
+	assert_equal "$stderr" 'nopyc: tool: Permission denied'
+	cp "$BATS_TEST_TMPDIR/script" "$BATS_TEST_TMPDIR/p2/tool"
+	chmod 755 "$BATS_TEST_TMPDIR/p2/tool"
+	run env PATH="$BATS_TEST_TMPDIR/p1:$BATS_TEST_TMPDIR/p2:/usr/bin:/bin" "$NOPYC" tool
+	assert_success
+	assert_output ran
+}
+
+@test "the library is loaded in the command" {
+	run "$NOPYC" cat /proc/self/maps
+	assert_success
+	assert_output --partial "$WLIB"
+	run "$NOPYC" printenv LD_PRELOAD
+	assert_output "$WLIB"
+}
+
+@test "LD_PRELOAD: existing entries are kept, the library goes first" {
+	[[ -n $OTHER_SO ]] || skip "cc cannot build a test library"
+	run env LD_PRELOAD="$OTHER_SO" "$NOPYC" printenv LD_PRELOAD
+	assert_success
+	assert_output "$WLIB:$OTHER_SO"
+	run env LD_PRELOAD="$OTHER_SO" "$NOPYC" cat /proc/self/maps
+	assert_output --partial "$WLIB"
+	assert_output --partial "$OTHER_SO"
+	# ... and the other library still runs in the command.
+	run env OTHER_SO_MARK="$BATS_TEST_TMPDIR/mark" LD_PRELOAD="$OTHER_SO" "$NOPYC" /bin/true
+	assert_success
+	assert_file_contains "$BATS_TEST_TMPDIR/mark" '/true$'
+	# Blank-separated lists (ld.so accepts both) are kept as they are.
+	run env LD_PRELOAD="$OTHER_SO $OTHER_SO" "$NOPYC" printenv LD_PRELOAD
+	assert_output "$WLIB:$OTHER_SO $OTHER_SO"
+}
+
+@test "LD_PRELOAD: the library is never added twice" {
+	[[ -n $OTHER_SO ]] || skip "cc cannot build a test library"
+	run env LD_PRELOAD="$OTHER_SO:$WLIB" "$NOPYC" printenv LD_PRELOAD
+	assert_output "$OTHER_SO:$WLIB"
+	# Nested wrappers.
+	run "$NOPYC" "$NOPYC" --allow '**' "$NOPYC" printenv LD_PRELOAD
+	assert_output "$WLIB"
+	# The same file under another name.
+	ln -s "$WLIB" "$BATS_TEST_TMPDIR/alias.so"
+	run env LD_PRELOAD="$BATS_TEST_TMPDIR/alias.so" "$NOPYC" printenv LD_PRELOAD
+	assert_output "$BATS_TEST_TMPDIR/alias.so"
+}
+
+@test "missing library: 'nopyc: cannot find libnopyc.so', exit 125, command not run" {
+	local x=$BATS_TEST_TMPDIR/copy
+	mkdir -p "$x/scripts"
+	cp "$NOPYC" "$x/scripts/nopyc"
+	run --separate-stderr "$x/scripts/nopyc" touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 125
+	assert_equal "$stderr" "nopyc: cannot find libnopyc.so (looked in $x/scripts/../build; run make first)"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+	# --check needs the helper instead.
+	run --separate-stderr "$x/scripts/nopyc" --check
+	assert_equal "$status" 125
+	assert_equal "$stderr" "nopyc: cannot find nopyc-explain (looked in $x/scripts/../build; run make first)"
+	# An installed copy whose LIBDIR is gone, too.
+	sed -e "s|^nopyc_libdir=\$|nopyc_libdir='$x/gone'|" "$NOPYC" >"$x/scripts/nopyc"
+	run --separate-stderr "$x/scripts/nopyc" touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 125
+	assert_equal "$stderr" "nopyc: cannot find libnopyc.so (looked in $x/scripts/../lib, $x/gone)"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+}
+
+@test "a symlink to the wrapper still finds the library" {
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	ln -s "$NOPYC" "$BATS_TEST_TMPDIR/bin/nopyc"
+	run "$BATS_TEST_TMPDIR/bin/nopyc" printenv LD_PRELOAD
+	assert_success
+	assert_output "$WLIB"
+}
+
+# ---- rules on a real Python ---------------------------------------------
+
+@test "no rule: deny ** - no cache anywhere, output unchanged" {
+	need_python
+	run nopyc_py "$PY" "$T/main.py"
+	assert_success
+	assert_output "$NOPYC_TEST_TREE_OUTPUT"
+	assert_no_caches "$T"
+}
+
+@test "--allow '**': caches are written" {
+	need_python
+	run nopyc_py --allow '**' "$PY" "$T/main.py"
+	assert_success
+	assert_output "$NOPYC_TEST_TREE_OUTPUT"
+	assert_cached "$A" "$B"
+}
+
+@test "--deny PATTERN then --allow '**': per path" {
+	need_python
+	run nopyc_py --deny "$T/a/**" --allow '**' "$PY" "$T/main.py"
+	assert_success
+	assert_output "$NOPYC_TEST_TREE_OUTPUT"
+	assert_not_cached "$A"
+	assert_cached "$B"
+}
+
+@test "--rule, in order: the first matching rule wins" {
+	need_python
+	run nopyc_py --rule "allow $T/a/**" --rule 'deny **' --rule 'allow **' "$PY" "$T/main.py"
+	assert_success
+	assert_cached "$A"
+	assert_not_cached "$B"
+	remove_caches "$T"
+	run nopyc_py --rule=deny\ "$T/a/**" --allow="**" "$PY" "$T/main.py"
+	assert_success
+	assert_not_cached "$A"
+	assert_cached "$B"
+}
+
+@test "--discard: compileall exits 0 and leaves nothing (under --deny it exits 1)" {
+	need_python
+	run nopyc_py --discard '**' "$PY" -m compileall -q "$T"
+	assert_success
+	assert_no_caches "$T"
+	run nopyc_py --deny '**' "$PY" -m compileall -q "$T"
+	assert_equal "$status" 1
+	assert_no_caches "$T"
+}
+
+@test "a rule with no match lets the call through (options replace the default deny)" {
+	need_python
+	run nopyc_py --deny '/nonexistent/**' "$PY" "$T/main.py"
+	assert_success
+	assert_cached "$A" "$B"
+}
+
+@test "--deny PATTERN with a blank: the blank is part of the pattern" {
+	need_python
+	local d="$T/my dir"
+	make_tree "$d"
+	run nopyc_py --deny "$d/**" --allow '**' --check
+	assert_success
+	assert_line --index 0 "1 deny $T/my\\ dir/**"
+	# Already escaped: not escaped twice.
+	run nopyc_py --deny "$T/my\\ dir/**" --check
+	assert_output "1 deny $T/my\\ dir/**"
+	run nopyc_py --deny "$d/**" --allow '**' "$PY" "$d/main.py"
+	assert_success
+	assert_not_cached "$d/a/mod.py" "$d/b/mod.py"
+	run nopyc_py --deny "$d/**" --allow '**' "$PY" "$T/main.py"
+	assert_cached "$A" "$B"
+}
+
+@test "--redirect DIR: caches land in DIR, the tree stays clean; relative DIR and %u" {
+	need_python
+	mkdir -m 700 "$BATS_TEST_TMPDIR/pyc"
+	cd "$BATS_TEST_TMPDIR"
+	run nopyc_py --redirect pyc "$PY" "$T/main.py"
+	assert_success
+	assert_output "$NOPYC_TEST_TREE_OUTPUT"
+	assert_no_caches "$T"
+	assert_file_exists "$(mapped_pyc "$BATS_TEST_TMPDIR/pyc" "$A")"
+	assert_file_exists "$(mapped_pyc "$BATS_TEST_TMPDIR/pyc" "$B")"
+	# %u is the effective uid; a missing TARGET is created.
+	run nopyc_py --redirect "$BATS_TEST_TMPDIR/pyc-%u" "$PY" "$T/main.py"
+	assert_success
+	assert_no_caches "$T"
+	assert_file_exists "$(mapped_pyc "$BATS_TEST_TMPDIR/pyc-$(id -u)" "$A")"
+}
+
+@test "--config FILE: read even after the program changes directory" {
+	need_python
+	printf '# mine\nallow %s/b/**\ndeny **\n' "$T" >"$BATS_TEST_TMPDIR/rules.conf"
+	cd "$BATS_TEST_TMPDIR"
+	run --separate-stderr nopyc_py --config rules.conf sh -c "cd / && exec '$PY' '$T/main.py'"
+	assert_success
+	assert_equal "$stderr" ''
+	assert_not_cached "$A"
+	assert_cached "$B"
+	run nopyc_py --config rules.conf printenv NOPYC_CONFIG
+	assert_output "$BATS_TEST_TMPDIR/rules.conf"
+}
+
+@test "--config with NOPYC_CONFIG already set, or twice: refused (125)" {
+	: >"$BATS_TEST_TMPDIR/one.conf"
+	run --separate-stderr env NOPYC_CONFIG=/etc/other.conf "$NOPYC" --config "$BATS_TEST_TMPDIR/one.conf" touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 125
+	[[ $stderr == "nopyc: --config $BATS_TEST_TMPDIR/one.conf: NOPYC_CONFIG is already set (to '/etc/other.conf');"* ]] ||
+		fail "unexpected message: $stderr"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+	run --separate-stderr "$NOPYC" --config a.conf --config b.conf true
+	assert_equal "$status" 125
+	assert_equal "$stderr" 'nopyc: --config given twice: nopyc reads one rules file (use --rule for more)'
+}
+
+@test "order: option rules, then NOPYC_RULES, then the NOPYC_CONFIG file" {
+	need_python
+	printf 'allow **\n' >"$BATS_TEST_TMPDIR/rules.conf"
+	export NOPYC_RULES="deny $T/**" NOPYC_CONFIG=$BATS_TEST_TMPDIR/rules.conf
+	run nopyc_py --allow "$T/a/**" --check
+	assert_success
+	assert_output "1 allow $T/a/**
+2 deny $T/**
+3 allow **"
+	run nopyc_py --allow "$T/a/**" "$PY" "$T/main.py"
+	assert_success
+	assert_cached "$A"
+	assert_not_cached "$B"
+	# Without options the environment alone decides.
+	remove_caches "$T"
+	run nopyc_py "$PY" "$T/main.py"
+	assert_no_caches "$T"
+}
+
+@test "a set but empty NOPYC_RULES stays an empty list under option rules" {
+	export NOPYC_RULES=
+	run nopyc_py --deny '/x/**' --check
+	assert_success
+	assert_output '1 deny /x/**'
+	run nopyc_py --check
+	assert_output '# no rules: every call on a cache path goes through'
+}
+
+@test "--strict: a bad rule stops the program with status 2" {
+	need_python
+	run --separate-stderr nopyc_py --strict --rule 'deyn /x' "$PY" "$T/main.py"
+	assert_equal "$status" 2
+	assert_equal "$output" ''
+	assert_equal "$stderr" 'nopyc: NOPYC_RULES rule 1: unknown action "deyn" (expected allow, deny, discard or redirect); exiting because NOPYC_STRICT=1'
+	# Without --strict the program runs, with nopyc off.
+	run --separate-stderr nopyc_py --rule 'deyn /x' "$PY" "$T/main.py"
+	assert_success
+	assert_output "$NOPYC_TEST_TREE_OUTPUT"
+	assert_equal "$stderr" "$(unknown_action_message 'NOPYC_RULES rule 1' deyn)"
+	assert_cached "$A" "$B"
+}
+
+# ---- --log, --dry-run, --stats -------------------------------------------
+
+@test "--log -: one line per decision on a cache path, none for other paths" {
+	need_python
+	run --separate-stderr nopyc_py --log - "$PY" "$T/main.py"
+	assert_success
+	assert_output "$NOPYC_TEST_TREE_OUTPUT"
+	assert_no_caches "$T"
+	[[ -n $stderr ]] || fail "nothing logged"
+	output=$stderr
+	lines=("${stderr_lines[@]}")
+	local line path n=0
+	while IFS= read -r line; do
+		n=$((n + 1))
+		[[ $line =~ ^nopyc:\ pid=[0-9]+\ call=[a-z0-9_]+\ path=([^ ]+)\ rule= ]] ||
+			fail "not a log line: $line"
+		path=${BASH_REMATCH[1]}
+		[[ $path == *__pycache__* || $path =~ \.py[co](\.[0-9]+)?$ ]] ||
+			fail "logged a path that is not a cache path: $line"
+	done <<<"$stderr"
+	assert_line --partial "call=mkdir path=$T/a/__pycache__ rule=1 action=deny verdict=fail mapped=- result=EROFS"
+	assert_regex "$stderr" "path=$T/b/__pycache__ rule=1 action=deny"
+	refute_regex "$stderr" "path=$T/main.py|path=$T/a/mod.py"
+}
+
+@test "--log FILE: a relative FILE still collects lines after a chdir" {
+	need_python
+	cd "$BATS_TEST_TMPDIR"
+	run --separate-stderr nopyc_py --log nopyc.log sh -c "cd / && exec '$PY' '$T/main.py'"
+	assert_success
+	assert_equal "$stderr" ''
+	assert_file_exists "$BATS_TEST_TMPDIR/nopyc.log"
+	assert_file_contains "$BATS_TEST_TMPDIR/nopyc.log" "call=mkdir path=$T/a/__pycache__ rule=1 action=deny verdict=fail"
+	run nopyc_py --log nopyc.log printenv NOPYC_LOG
+	assert_output "$BATS_TEST_TMPDIR/nopyc.log"
+}
+
+@test "--dry-run writes exactly what a run without nopyc writes, and logs the decisions" {
+	need_python
+	local plain=$BATS_TEST_TMPDIR/plain
+	make_tree "$plain"
+	run env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" "$PY" "$plain/main.py"
+	assert_success
+	local want
+	want=$(find_caches "$plain" | sed "s|^$plain||")
+	[[ -n $want ]] || fail "Python wrote no cache even without nopyc"
+	run --separate-stderr nopyc_py --dry-run --log - "$PY" "$T/main.py"
+	assert_success
+	assert_output "$NOPYC_TEST_TREE_OUTPUT"
+	assert_equal "$(find_caches "$T" | sed "s|^$T||")" "$want"
+	assert_regex "$stderr" "call=mkdir path=$T/a/__pycache__ rule=1 action=deny verdict=fail\\(dry-run\\)"
+}
+
+@test "--stats: one line at exit with the counts per action" {
+	need_python
+	run --separate-stderr nopyc_py --stats "$PY" "$T/main.py"
+	assert_success
+	assert_output "$NOPYC_TEST_TREE_OUTPUT"
+	assert_regex "$stderr" '^nopyc: stats pid=[0-9]+ allow=0 deny=[1-9][0-9]* discard=0 redirect=0 no-rule=0 refused-targets=0$'
+	run --separate-stderr nopyc_py --stats --allow '**' "$PY" "$T/main.py"
+	assert_success
+	assert_regex "$stderr" '^nopyc: stats pid=[0-9]+ allow=[1-9][0-9]* deny=0 discard=0 redirect=0 no-rule=0 refused-targets=0$'
+	assert_cached "$A"
+}
+
+# ---- --check ---------------------------------------------------------------
+
+@test "--check: the default rule" {
+	run --separate-stderr "$NOPYC" --check
+	assert_success
+	assert_output '1 deny **'
+	assert_equal "$stderr" ''
+}
+
+@test "--check: every rule option, numbered, in order, as written" {
+	run --separate-stderr "$NOPYC" --rule 'discard **/vendor/**   # third-party' \
+		--deny '/srv/app/**' --allow '/srv/app/tests/**' --discard '/tmp/**' \
+		--redirect /run/pyc --check
+	assert_success
+	assert_equal "$stderr" ''
+	assert_output '1 discard **/vendor/**
+2 deny /srv/app/**
+3 allow /srv/app/tests/**
+4 discard /tmp/**
+5 redirect ** /run/pyc'
+}
+
+@test "--check: a bad rule prints exactly the shim's message and exits 2" {
+	run --separate-stderr "$NOPYC" --deny '/a/**' --rule 'deyn /b/**' --check
+	assert_equal "$status" 2
+	assert_equal "$output" ''
+	assert_equal "$stderr" "$(unknown_action_message 'NOPYC_RULES rule 2' deyn)"
+	# The same line the library prints in a real process.
+	local check=$stderr
+	run --separate-stderr "$NOPYC" --deny '/a/**' --rule 'deyn /b/**' true
+	assert_success
+	assert_equal "$stderr" "$check"
+	# Under --strict the library's wording changes; so does --check's.
+	run --separate-stderr "$NOPYC" --strict --rule 'deny relative/**' --check
+	assert_equal "$status" 2
+	check=$stderr
+	[[ $check == 'nopyc: NOPYC_RULES rule 1: '*'"deny relative/**"; exiting because NOPYC_STRICT=1' ]] ||
+		fail "unexpected message: $check"
+	run --separate-stderr "$NOPYC" --strict --rule 'deny relative/**' true
+	assert_equal "$status" 2
+	assert_equal "$stderr" "$check"
+}
+
+@test "--check: a bad or unreadable config file names the file" {
+	printf 'allow /x/**\n\n  discard\n' >"$BATS_TEST_TMPDIR/bad.conf"
+	run --separate-stderr "$NOPYC" --config "$BATS_TEST_TMPDIR/bad.conf" --check
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: $BATS_TEST_TMPDIR/bad.conf line 3: missing PATTERN (write: ACTION PATTERN, e.g. deny /srv/app/**) in \"discard\"; nopyc is off in this process"
+	run --separate-stderr "$NOPYC" --config "$BATS_TEST_TMPDIR/none.conf" --check
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: NOPYC_CONFIG $BATS_TEST_TMPDIR/none.conf: cannot read it: No such file or directory; nopyc is off in this process"
+	local check=$stderr
+	run --separate-stderr "$NOPYC" --config "$BATS_TEST_TMPDIR/none.conf" true
+	assert_equal "$stderr" "$check"
+}
+
+@test "--check: a refused redirect TARGET gives the shim's line and exit 1 (2 with --strict)" {
+	local r=$BATS_TEST_TMPDIR/open
+	mkdir -m 777 "$r"
+	chmod 777 "$r"
+	run --separate-stderr "$NOPYC" --redirect "$r" --check
+	assert_equal "$status" 1
+	assert_output "1 redirect ** $r"
+	assert_equal "$stderr" "nopyc: redirect TARGET $r refused: it is writable by group or others (chmod go-w it); rule 1 acts as deny"
+	local check=$stderr
+	run --separate-stderr "$NOPYC" --redirect "$r" true
+	assert_success
+	assert_equal "$stderr" "$check"
+	run --separate-stderr "$NOPYC" --strict --redirect "$r" --check
+	assert_equal "$status" 2
+	assert_equal "$stderr" "$check; exiting because NOPYC_STRICT=1"
+}
+
+@test "--check: a missing TARGET is acceptable and left as it was" {
+	run --separate-stderr "$NOPYC" --redirect "$BATS_TEST_TMPDIR/new" --check
+	assert_success
+	assert_equal "$stderr" ''
+	assert_not_exists "$BATS_TEST_TMPDIR/new"
+	# Its parent missing: refused, as the library refuses it.
+	run --separate-stderr "$NOPYC" --redirect "$BATS_TEST_TMPDIR/no/new" --check
+	assert_equal "$status" 1
+	assert_equal "$stderr" "nopyc: redirect TARGET $BATS_TEST_TMPDIR/no/new refused: its parent directory does not exist; rule 1 acts as deny"
+}
+
+@test "--check and --explain run the helper with no LD_PRELOAD at all" {
+	[[ -n $OTHER_SO ]] || skip "cc cannot build a test library"
+	local mark=$BATS_TEST_TMPDIR/mark
+	run env OTHER_SO_MARK="$mark" LD_PRELOAD="$OTHER_SO" "$NOPYC" --check
+	assert_success
+	run env OTHER_SO_MARK="$mark" LD_PRELOAD="$OTHER_SO" "$NOPYC" --explain /x.pyc
+	assert_success
+	# The wrapper's own shell had it; the helper did not.
+	assert_file_not_empty "$mark"
+	run grep -c nopyc-explain "$mark"
+	assert_output 0
+	# A preloaded libnopyc.so with a bad rule: its line once (the wrapper's
+	# shell), then the helper's identical line; no other process ran.
+	run --separate-stderr env LD_PRELOAD="$WLIB" NOPYC_RULES='deyn /x' "$NOPYC" --check
+	assert_equal "$status" 2
+	local msg
+	msg=$(unknown_action_message 'NOPYC_RULES rule 1' deyn)
+	assert_equal "$stderr" "$msg"$'\n'"$msg"
+}
+
+# ---- --explain -------------------------------------------------------------
+
+@test "--explain deny: rule, action, write fails, read goes through; Python agrees" {
+	need_python
+	local pyc
+	pyc=$(pyc_path "$A")
+	run --separate-stderr "$NOPYC" --deny "$T/a/**" --allow '**' --explain "$pyc"
+	assert_success
+	assert_output "path: $pyc
+cache: yes, a bytecode file
+rule: 1 deny $T/a/**
+action: deny
+write: fails with EROFS (Read-only file system)
+read: goes through"
+	run nopyc_py --deny "$T/a/**" --allow '**' "$PY" "$T/main.py"
+	assert_not_cached "$A"
+	assert_cached "$B"
+}
+
+@test "--explain allow, and a cache path that no rule matches" {
+	need_python
+	local pyc
+	pyc=$(pyc_path "$A")
+	run "$NOPYC" --allow "$T/**" --explain "$pyc"
+	assert_success
+	assert_line 'rule: 1 allow '"$T"'/**'
+	assert_line 'action: allow'
+	assert_line 'write: goes through'
+	run "$NOPYC" --deny '/nonexistent/**' --explain "$pyc"
+	assert_success
+	assert_line 'rule: none matches'
+	assert_line 'action: allow (no rule matches)'
+	assert_line 'write: goes through (no rule matches)'
+	assert_line 'read: goes through (no rule matches)'
+	run nopyc_py --deny '/nonexistent/**' "$PY" "$T/main.py"
+	assert_cached "$A"
+}
+
+@test "--explain discard: success without writing; compileall agrees" {
+	need_python
+	local pyc
+	pyc=$(pyc_path "$A")
+	run "$NOPYC" --discard "$T/**" --explain "$pyc" "$T/a/__pycache__"
+	assert_success
+	assert_output "path: $pyc
+cache: yes, a bytecode file
+rule: 1 discard $T/**
+action: discard
+write: reports success; the data goes to /dev/null
+read: goes through
+
+path: $T/a/__pycache__
+cache: yes, a __pycache__ directory
+rule: 1 discard $T/**
+action: discard
+mkdir: reports success and does nothing
+read: goes through"
+	run nopyc_py --discard "$T/**" "$PY" -m compileall -q "$T"
+	assert_success
+	assert_no_caches "$T"
+}
+
+@test "--explain redirect: mapped path and an acceptable TARGET; Python agrees" {
+	need_python
+	local r=$BATS_TEST_TMPDIR/pyc pyc
+	mkdir -m 700 "$r"
+	pyc=$(pyc_path "$A")
+	run "$NOPYC" --rule "redirect $T/** $r" --explain "$pyc" "$r$pyc"
+	assert_success
+	assert_output "path: $pyc
+cache: yes, a bytecode file
+rule: 1 redirect $T/** $r
+action: redirect
+mapped: $r$pyc
+target: $r acceptable
+write: goes to the mapped path (parents made, mode 0700)
+read: the mapped path if it exists, else the original
+
+path: $r$pyc
+cache: yes, a bytecode file
+rule: none matches
+action: allow (no rule matches)
+write: goes through (no rule matches)
+read: goes through (no rule matches)"
+	run nopyc_py --rule "redirect $T/** $r" "$PY" "$T/main.py"
+	assert_success
+	assert_no_caches "$T"
+	assert_file_exists "$r$pyc"
+	# A path already inside TARGET is left alone.
+	run "$NOPYC" --redirect "$r" --explain "$r$pyc"
+	assert_line "mapped: - (the path is already inside TARGET)"
+	assert_line "write: goes through (the path is already inside TARGET)"
+}
+
+@test "--explain redirect: a refused TARGET acts as deny; a missing one is created at start" {
+	need_python
+	local r=$BATS_TEST_TMPDIR/open pyc
+	mkdir -m 777 "$r"
+	chmod 777 "$r"
+	pyc=$(pyc_path "$A")
+	run --separate-stderr "$NOPYC" --redirect "$r" --explain "$pyc"
+	assert_equal "$status" 1
+	assert_equal "$stderr" "nopyc: redirect TARGET $r refused: it is writable by group or others (chmod go-w it); rule 1 acts as deny"
+	assert_output "path: $pyc
+cache: yes, a bytecode file
+rule: 1 redirect ** $r
+action: redirect, acting as deny (TARGET refused)
+mapped: $r$pyc
+target: $r refused: it is writable by group or others (chmod go-w it)
+write: fails with EROFS (Read-only file system)
+read: goes through"
+	run nopyc_py --redirect "$r" "$PY" "$T/main.py"
+	assert_success
+	assert_no_caches "$T"
+	assert_no_caches "$r"
+	run --separate-stderr "$NOPYC" --redirect "$BATS_TEST_TMPDIR/new" --explain "$pyc"
+	assert_success
+	assert_line "target: $BATS_TEST_TMPDIR/new acceptable (does not exist yet: created 0700 at start)"
+	assert_not_exists "$BATS_TEST_TMPDIR/new"
+}
+
+@test "--explain: CPython's temp file is decided by its final name" {
+	need_python
+	local pyc
+	pyc=$(pyc_path "$A")
+	run "$NOPYC" --deny "$pyc" --allow '**' --explain "$pyc.140323247063200"
+	assert_success
+	assert_line "cache: yes, CPython's temp file (decided as its final name)"
+	assert_line "rule: 1 deny $pyc"
+	assert_line 'write: fails with EROFS (Read-only file system)'
+	# CPython writes the temp file, then renames it: both denied.
+	run nopyc_py --deny "$pyc" --allow '**' "$PY" "$T/main.py"
+	assert_not_cached "$A"
+	assert_cached "$B"
+}
+
+@test "--explain: a path that is not a cache path, and relative paths" {
+	run "$NOPYC" --deny '**' --explain -- "$A" a/__pycache__ -m.pyc
+	assert_success
+	assert_output "path: $A
+cache: no
+rule: -
+action: none (nopyc only acts on cache paths)
+write: goes through (not a cache path)
+read: goes through (not a cache path)
+
+path: $BATS_TEST_TMPDIR/a/__pycache__ (as given: a/__pycache__)
+cache: yes, a __pycache__ directory
+rule: 1 deny **
+action: deny
+mkdir: fails with EROFS (Read-only file system)
+read: goes through
+
+path: $BATS_TEST_TMPDIR/-m.pyc (as given: -m.pyc)
+cache: yes, a bytecode file
+rule: 1 deny **
+action: deny
+write: fails with EROFS (Read-only file system)
+read: goes through"
+	run "$NOPYC" --explain "$T/a/__pycache__/notes.txt" "$T/a/../a/./__pycache__//x.pyc"
+	assert_line 'cache: yes, inside a __pycache__ directory'
+	assert_line "path: $T/a/__pycache__/x.pyc (as given: $T/a/../a/./__pycache__//x.pyc)"
+}
+
+@test "--explain with a bad configuration: nopyc is off (exit 2); Python agrees" {
+	need_python
+	local pyc
+	pyc=$(pyc_path "$A")
+	run --separate-stderr "$NOPYC" --rule 'deyn **' --explain "$pyc"
+	assert_equal "$status" 2
+	assert_equal "$stderr" "$(unknown_action_message 'NOPYC_RULES rule 1' deyn)"
+	assert_line 'rule: -'
+	assert_line 'action: none (nopyc is off: configuration error)'
+	assert_line 'write: goes through (nopyc is off)'
+	run nopyc_py --rule 'deyn **' "$PY" "$T/main.py"
+	assert_success
+	assert_cached "$A" "$B"
+}
+
+# ---- man page -----------------------------------------------------------------
+
+@test "the man page renders cleanly and documents every option and variable" {
+	command -v groff >/dev/null || skip "groff not installed"
+	local page=$NOPYC_TEST_ROOT/scripts/nopyc.1
+	run groff -man -ww -z "$page"
+	assert_success
+	assert_output ''
+	command -v man >/dev/null || skip "man not installed"
+	run --separate-stderr env MANWIDTH=80 man -l "$page"
+	assert_success
+	assert_equal "$stderr" ''
+	assert_line --index 0 --regexp '^NOPYC\(1\) +User Commands +NOPYC\(1\)$'
+	local o
+	for o in --rule --config --redirect --deny --allow --discard --strict \
+		--log --dry-run --stats --check --explain --help --version \
+		NOPYC_RULES NOPYC_CONFIG NOPYC_STRICT NOPYC_LOG NOPYC_DRYRUN \
+		NOPYC_STATS LD_PRELOAD 'EXIT STATUS' 'cannot find libnopyc.so'; do
+		assert_output --partial -- "$o"
+	done
+	# No line wider than the terminal.
+	refute_regex "$output" $'(^|\n)[^\n]{81,}'
+}
+
+# ---- make install ---------------------------------------------------------------
+
+@test "make install DESTDIR PREFIX=/usr: the installed nopyc runs Python with the installed library" {
+	need_python
+	local root=$BATS_TEST_TMPDIR/root
+	run make -s -C "$NOPYC_TEST_ROOT" install DESTDIR="$root" PREFIX=/usr
+	assert_success
+	assert_file_executable "$root/usr/bin/nopyc"
+	assert_file_exists "$root/usr/lib/libnopyc.so"
+	assert_file_executable "$root/usr/libexec/nopyc/nopyc-explain"
+	assert_file_exists "$root/usr/share/man/man1/nopyc.1"
+	grep -qx "nopyc_libdir='/usr/lib'" "$root/usr/bin/nopyc" ||
+		fail "LIBDIR not baked into the installed wrapper"
+
+	local inst=$root/usr/bin/nopyc
+	run env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" "$inst" "$PY" -c 'import os; print(os.environ["LD_PRELOAD"])'
+	assert_success
+	assert_output "$root/usr/lib/libnopyc.so"
+	run env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" "$inst" "$PY" "$T/main.py"
+	assert_success
+	assert_output "$NOPYC_TEST_TREE_OUTPUT"
+	assert_no_caches "$T"
+	run env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" "$inst" --allow '**' "$PY" "$T/main.py"
+	assert_success
+	assert_cached "$A" "$B"
+	run "$inst" --deny '/srv/**' --check
+	assert_success
+	assert_output '1 deny /srv/**'
+
+	run --separate-stderr env MANWIDTH=80 man -l "$root/usr/share/man/man1/nopyc.1"
+	assert_success
+	assert_equal "$stderr" ''
+	assert_line --index 0 --regexp '^NOPYC\(1\)'
+
+	run make -s -C "$NOPYC_TEST_ROOT" uninstall DESTDIR="$root" PREFIX=/usr
+	assert_success
+	assert_equal "$(find "$root" -type f)" ''
+}
+
+@test "make install honours BINDIR, LIBDIR, LIBEXECDIR and MANDIR" {
+	local root=$BATS_TEST_TMPDIR/root
+	run make -s -C "$NOPYC_TEST_ROOT" install DESTDIR="$root" PREFIX=/opt/np \
+		BINDIR=/opt/np/sbin LIBDIR=/opt/np/lib64 LIBEXECDIR=/opt/np/helpers \
+		MANDIR=/opt/np/man
+	assert_success
+	assert_file_executable "$root/opt/np/sbin/nopyc"
+	assert_file_exists "$root/opt/np/lib64/libnopyc.so"
+	assert_file_executable "$root/opt/np/helpers/nopyc-explain"
+	assert_file_exists "$root/opt/np/man/man1/nopyc.1"
+	# Not beside it (../lib), so the wrapper uses the LIBDIR it was given:
+	# here, with DESTDIR in the way, it reports where it looked.
+	run --separate-stderr "$root/opt/np/sbin/nopyc" true
+	assert_equal "$status" 125
+	assert_equal "$stderr" "nopyc: cannot find libnopyc.so (looked in $root/opt/np/sbin/../lib, /opt/np/lib64)"
+	run make -s -C "$NOPYC_TEST_ROOT" uninstall DESTDIR="$root" PREFIX=/opt/np \
+		BINDIR=/opt/np/sbin LIBDIR=/opt/np/lib64 LIBEXECDIR=/opt/np/helpers \
+		MANDIR=/opt/np/man
+	assert_success
+	assert_equal "$(find "$root" -type f)" ''
+}

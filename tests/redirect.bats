@@ -1,0 +1,339 @@
+#!/usr/bin/env bats
+# Redirect (issue 3) on every interpreter found: caches move to TARGET at the
+# mapped path (TARGET + absolute source path), are reused on the next start,
+# shipped pycs are still read, unsafe TARGETs are refused, a full TARGET is
+# harmless.  Each test loops over the interpreters (for_each_python) and
+# names the ones that failed; the %u test runs /usr/bin/python3 as uid 65534.
+
+load helpers
+load redirect_helpers
+
+setup_file() {
+	redirect_python_facts
+}
+
+setup() {
+	nopyc_setup
+}
+
+# The four modules of make_tree: their pycs, as mapped into TARGET $1.
+tree_mapped_pycs() { # TARGET SRC
+	local m
+	for m in a/__init__.py a/mod.py b/__init__.py b/mod.py; do
+		mapped_pyc "$1" "$2/$m"
+	done
+}
+
+# run_tree RULES SRC: run SRC/main.py under the shim; it must print the
+# tree's output, exit 0 and say nothing on stderr.
+run_tree() {
+	NOPYC_RULES=$1 run --separate-stderr py_shim "$2/main.py"
+	[[ $status == 0 ]] || die "main.py exited $status; stdout: $output; stderr: $stderr"
+	[[ -z $stderr ]] || die "unexpected stderr: $stderr"
+}
+
+# ---------------------------------------------------------------------------
+
+check_import_maps() {
+	local src=$W/src tgt=$W/tgt before want got
+	make_tree "$src"
+	mkdir "$tgt"
+	before=$(snapshot "$src")
+	run_tree "redirect $src/** $tgt/%u; allow **" "$src"
+	[[ $output == "$NOPYC_TEST_TREE_OUTPUT" ]] || die "output '$output'"
+	assert_same_snapshot "$before" "$(snapshot "$src")" "the source tree"
+	# exactly the four pycs, at the mapped paths, valid
+	want=$(tree_mapped_pycs "$tgt/$UID_" "$src" | LC_ALL=C sort)
+	got=$(find "$tgt" -type f | LC_ALL=C sort)
+	[[ $got == "$want" ]] || die "files in TARGET:
+$got
+want:
+$want"
+	# shellcheck disable=SC2046
+	assert_valid_pycs $(tree_mapped_pycs "$tgt/$UID_" "$src")
+	[[ $(stat -c %a "$tgt/$UID_") == 700 ]] ||
+		die "TARGET $tgt/$UID_ created with mode $(stat -c %a "$tgt/$UID_"), want 700"
+	[[ -z $(find_temps "$W") ]] || die "temp files left: $(find_temps "$W")"
+}
+
+@test "redirect: import writes the pycs under TARGET at the mapped path, nothing in the source tree" {
+	for_each_python check_import_maps
+}
+
+# ---------------------------------------------------------------------------
+
+check_second_start_reuses() {
+	local src=$W/src tgt=$W/tgt rules srcsnap stat1 snap1
+	local -a pycs
+	make_tree "$src"
+	mkdir "$tgt"
+	rules="redirect $src/** $tgt/%u; allow **"
+	run_tree "$rules" "$src"
+	mapfile -t pycs < <(tree_mapped_pycs "$tgt/$UID_" "$src")
+	assert_valid_pycs "${pycs[@]}"
+	stat1=$(stat -c '%n %i %Y' "${pycs[@]}")
+	snap1=$(snapshot "$tgt")
+	# New source text, same size and mtime: only a pyc can still say alpha.
+	edit_keep_stat "$src/a/mod.py" alpha ALPHA
+	edit_keep_stat "$src/b/mod.py" beta BETA
+	run py_noshim -B "$src/main.py"
+	[[ $output == "a=ALPHA b=BETA" ]] || die "control run without caches printed '$output'"
+	srcsnap=$(snapshot "$src")
+	run_tree "$rules" "$src"
+	[[ $output == "$NOPYC_TEST_TREE_OUTPUT" ]] ||
+		die "second start printed '$output': the pycs in TARGET were not used"
+	[[ $(stat -c '%n %i %Y' "${pycs[@]}") == "$stat1" ]] ||
+		die "mapped pycs rewritten: before $stat1; after $(stat -c '%n %i %Y' "${pycs[@]}")"
+	assert_same_snapshot "$snap1" "$(snapshot "$tgt")" "TARGET on the second start"
+	assert_same_snapshot "$srcsnap" "$(snapshot "$src")" "the source tree on the second start"
+}
+
+@test "redirect: the second start reuses the pycs in TARGET and writes nothing" {
+	for_each_python check_second_start_reuses
+}
+
+# ---------------------------------------------------------------------------
+
+IMPORT_STALEMOD='import sys; sys.path.insert(0, sys.argv[1]); import stalemod; print(stalemod.X)'
+
+check_overlay_shipped() {
+	local src=$W/src tgt=$W/tgt srcsnap
+	make_stale_module "$src" stalemod # shipped pyc says 1, source says 2
+	mkdir "$tgt"
+	srcsnap=$(snapshot "$src")
+	NOPYC_RULES="redirect $src/** $tgt/%u; allow **" run --separate-stderr \
+		py_shim -c "$IMPORT_STALEMOD" "$src"
+	[[ $status == 0 && -z $stderr ]] || die "exit $status; stderr: $stderr"
+	[[ $output == 1 ]] || die "printed '$output', want 1: the shipped pyc was not read"
+	assert_same_snapshot "$srcsnap" "$(snapshot "$src")" "the source tree"
+	[[ $(cksum <"$STALE_PYC") == "$STALE_SUM" ]] || die "shipped pyc changed"
+	[[ -d $tgt/$UID_ ]] || die "TARGET $tgt/$UID_ not created"
+	[[ -z $(find "$tgt/$UID_" -mindepth 1) ]] ||
+		die "written to TARGET: $(find "$tgt/$UID_" -mindepth 1)"
+}
+
+@test "redirect: overlay: a valid pyc shipped in the source tree is read, nothing written to TARGET" {
+	for_each_python check_overlay_shipped
+}
+
+check_overlay_target_first() {
+	local src=$W/src tgt=$W/tgt rules mapped
+	make_stale_module "$src" stalemod # shipped pyc: X = 1
+	mkdir "$tgt"
+	rules="redirect $src/** $tgt/%u; allow **"
+	# A pyc of `X = 3` (same size and mtime) compiled into TARGET.
+	echo 'X = 3' >"$src/stalemod.py"
+	touch -d "@$NOPYC_TEST_STALE_MTIME" "$src/stalemod.py"
+	NOPYC_RULES=$rules run --separate-stderr py_shim -m py_compile "$src/stalemod.py"
+	[[ $status == 0 ]] || die "py_compile under redirect exited $status: $stderr"
+	mapped=$(mapped_pyc "$tgt/$UID_" "$src/stalemod.py")
+	assert_valid_pycs "$mapped"
+	[[ $(cksum <"$STALE_PYC") == "$STALE_SUM" ]] || die "py_compile changed the shipped pyc"
+	echo 'X = 2' >"$src/stalemod.py"
+	touch -d "@$NOPYC_TEST_STALE_MTIME" "$src/stalemod.py"
+	NOPYC_RULES=$rules run py_shim -c "$IMPORT_STALEMOD" "$src"
+	[[ $output == 3 ]] || die "printed '$output', want 3 (TARGET's pyc before the shipped one)"
+	run py_noshim -B -c "$IMPORT_STALEMOD" "$src"
+	[[ $output == 1 ]] || die "control without the shim printed '$output', want 1 (the shipped pyc)"
+}
+
+@test "redirect: overlay: a pyc in TARGET is read before the shipped one" {
+	for_each_python check_overlay_target_first
+}
+
+check_overlay_stale_shipped() {
+	local src=$W/src tgt=$W/tgt rules mapped srcsnap tgtsnap
+	make_stale_module "$src" stalemod
+	echo 'X = 22' >"$src/stalemod.py" # new size and mtime: the shipped pyc is stale
+	mkdir "$tgt"
+	rules="redirect $src/** $tgt/%u; allow **"
+	srcsnap=$(snapshot "$src")
+	NOPYC_RULES=$rules run --separate-stderr py_shim -c "$IMPORT_STALEMOD" "$src"
+	[[ $status == 0 && -z $stderr ]] || die "exit $status; stderr: $stderr"
+	[[ $output == 22 ]] || die "printed '$output', want 22"
+	assert_same_snapshot "$srcsnap" "$(snapshot "$src")" "the source tree (with its stale shipped pyc)"
+	mapped=$(mapped_pyc "$tgt/$UID_" "$src/stalemod.py")
+	assert_valid_pycs "$mapped"
+	# From now on TARGET's fresh pyc is the one read.
+	edit_keep_stat "$src/stalemod.py" 22 33
+	tgtsnap=$(snapshot "$tgt")
+	NOPYC_RULES=$rules run py_shim -c "$IMPORT_STALEMOD" "$src"
+	[[ $output == 22 ]] || die "second start printed '$output', want 22 (TARGET's pyc)"
+	assert_same_snapshot "$tgtsnap" "$(snapshot "$tgt")" "TARGET on the second start"
+}
+
+@test "redirect: overlay: a stale shipped pyc is superseded by a fresh one in TARGET, left untouched" {
+	for_each_python check_overlay_stale_shipped
+}
+
+# ---------------------------------------------------------------------------
+
+check_compileall() {
+	local src=$W/src tgt=$W/tgt rules srcsnap tgtsnap
+	mkdir -p "$src/pkg" "$tgt"
+	: >"$src/pkg/__init__.py"
+	echo 'X = 1' >"$src/pkg/mod.py"
+	touch -d "@$NOPYC_TEST_STALE_MTIME" "$src/pkg/mod.py"
+	rules="redirect $src/** $tgt/%u; allow **"
+	srcsnap=$(snapshot "$src")
+	# relative, as users type it (compileall then passes relative paths)
+	NOPYC_RULES=$rules run --separate-stderr py_shim -m compileall -q src
+	[[ $status == 0 ]] || die "compileall exited $status; stdout: $output; stderr: $stderr"
+	assert_same_snapshot "$srcsnap" "$(snapshot "$src")" "the source tree"
+	assert_valid_pycs "$(mapped_pyc "$tgt/$UID_" "$src/pkg/__init__.py")" \
+		"$(mapped_pyc "$tgt/$UID_" "$src/pkg/mod.py")"
+	[[ -z $(find_temps "$W") ]] || die "temp files left: $(find_temps "$W")"
+	edit_keep_stat "$src/pkg/mod.py" 'X = 1' 'X = 2'
+	tgtsnap=$(snapshot "$tgt")
+	NOPYC_RULES=$rules run py_shim -c 'import sys; sys.path.insert(0, sys.argv[1]); import pkg.mod; print(pkg.mod.X)' "$src"
+	[[ $output == 1 ]] || die "import printed '$output', want 1: compileall's pycs were not used"
+	assert_same_snapshot "$tgtsnap" "$(snapshot "$tgt")" "TARGET on import after compileall"
+}
+
+@test "redirect: -m compileall fills TARGET and a later import uses those pycs" {
+	for_each_python check_compileall
+}
+
+# ---------------------------------------------------------------------------
+
+teardown() {
+	[[ -z ${NONROOT_DIR:-} ]] || rm -rf "$NONROOT_DIR"
+}
+
+@test "redirect: TARGET per effective uid (%u): a non-root user gets its own TARGET (0700) and reuses it" {
+	local py=/usr/bin/python3 uid=65534 d src target pyc rules
+	[[ $(id -u) == 0 ]] || skip "needs root to switch to uid $uid"
+	command -v setpriv >/dev/null || skip "setpriv not found"
+	[[ -x $py ]] || skip "$py not found (the one interpreter a non-root user can run here)"
+	nobody() { setpriv --reuid=$uid --regid=$uid --clear-groups "$@"; }
+	nobody test -r "$NOPYC_LIB" || skip "uid $uid cannot read $NOPYC_LIB"
+	# Outside the bats tmpdir, which only root may enter.
+	NONROOT_DIR=$(mktemp -d /tmp/nopyc-redirect-nonroot.XXXXXX)
+	d=$NONROOT_DIR src=$NONROOT_DIR/src
+	chmod 0755 "$d"
+	mkdir -p "$src/pkg" "$d/tgt"
+	chmod 1777 "$d/tgt" # like /tmp: anyone may make a TARGET in it
+	: >"$src/pkg/__init__.py"
+	echo "X = 'one'" >"$src/pkg/mod.py"
+	rules="redirect $src/** $d/tgt/%u; allow **"
+	run_nobody() {
+		NOPYC_RULES=$rules run --separate-stderr nobody env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" \
+			LD_PRELOAD="$NOPYC_LIB" "$py" -c 'import sys; sys.path.insert(0, sys.argv[1]); import pkg.mod; print(pkg.mod.X)' "$src"
+	}
+	run_nobody
+	assert_success
+	assert_output one
+	assert_equal "$stderr" ""
+	target=$d/tgt/$uid
+	assert_equal "$(stat -c '%u %a' "$target")" "$uid 700"
+	pyc=$target$src/pkg/__pycache__/mod.$(PY=$py py_noshim -c 'import sys; print(sys.implementation.cache_tag)').pyc
+	assert_file_exist "$pyc"
+	assert_equal "$(stat -c %u "$pyc")" "$uid"
+	assert_equal "$(find_caches "$src")" ""
+	[[ ! -e $d/tgt/0 ]] || fail "a TARGET for uid 0 appeared: %u is not the euid"
+	# the second start reads it: same size and mtime, new text
+	local mtime
+	mtime=$(stat -c %Y "$src/pkg/mod.py")
+	echo "X = 'two'" >"$src/pkg/mod.py"
+	touch -d "@$mtime" "$src/pkg/mod.py"
+	run_nobody
+	assert_output one
+}
+
+# ---------------------------------------------------------------------------
+# Unsafe TARGET: refused with one stderr line naming it, the rule acts as
+# deny: nothing written anywhere, the program runs unchanged.
+
+check_refused() {
+	local src=$W/src target watch why srcsnap watchsnap line
+	make_tree "$src"
+	case $UNSAFE in
+	mode0777)
+		target=$W/tgt watch=$W/tgt why=writable
+		mkdir "$target"
+		chmod 0777 "$target"
+		;;
+	symlink)
+		target=$W/link watch=$W/safe why=link
+		mkdir -m 0700 "$watch"
+		ln -s "$watch" "$target"
+		;;
+	owner)
+		target=$W/other watch=$W/other why=own
+		mkdir -m 0700 "$target"
+		chown 12345 "$target"
+		;;
+	esac
+	srcsnap=$(snapshot "$src")
+	watchsnap=$(snapshot "$watch")
+	NOPYC_RULES="redirect $src/** $target; allow **" run --separate-stderr py_shim "$src/main.py"
+	[[ $status == 0 ]] || die "exit $status; stderr: $stderr"
+	[[ $output == "$NOPYC_TEST_TREE_OUTPUT" ]] || die "output '$output'"
+	[[ $stderr != *$'\n'* ]] || die "more than one line on stderr: $stderr"
+	line=$stderr
+	[[ $line == "nopyc: "*"$target"*refused* ]] ||
+		die "stderr '$line' is not a refusal naming $target"
+	[[ $line == *"$why"* ]] || die "stderr '$line' does not say why ($why)"
+	assert_same_snapshot "$srcsnap" "$(snapshot "$src")" "the source tree"
+	assert_same_snapshot "$watchsnap" "$(snapshot "$watch")" "the refused TARGET"
+	[[ -z $(find_caches "$W") ]] || die "caches written: $(find_caches "$W")"
+}
+
+@test "redirect: a TARGET writable by others (0777) is refused, nothing written" {
+	UNSAFE=mode0777 for_each_python check_refused
+}
+
+@test "redirect: a TARGET that is a symlink (to a safe dir) is refused, nothing written" {
+	UNSAFE=symlink for_each_python check_refused
+}
+
+@test "redirect: a TARGET owned by another uid is refused, nothing written" {
+	[[ $(id -u) == 0 ]] || skip "needs root to chown a directory to another uid"
+	UNSAFE=owner for_each_python check_refused
+}
+
+# ---------------------------------------------------------------------------
+
+ns_full_tmpfs() {
+	local n rc
+	mount -t tmpfs -o size=64k,mode=0755 nopyc-full "$W/tgt"
+	if dd if=/dev/zero of="$W/tgt/fill" bs=4096 2>/dev/null; then
+		die "filling the 64k tmpfs did not hit ENOSPC"
+	fi
+	if printf x 2>/dev/null >"$W/tgt/probe"; then
+		die "the tmpfs is not full"
+	fi
+	rm -f "$W/tgt/probe"
+	for n in 1 2; do
+		rc=0
+		NOPYC_RULES="redirect $W/src/** $W/tgt/%u; allow **" \
+			py_shim "$W/src/main.py" >"$W/out/out$n" 2>"$W/out/err$n" || rc=$?
+		echo "$rc" >"$W/out/rc$n"
+	done
+	find "$W/tgt" -printf '%y %p\n' >"$W/out/tgt-list"
+	find_temps "$W/src" "$W/tgt" >"$W/out/temps"
+}
+
+check_full_tmpfs() {
+	local n
+	make_tree "$W/src"
+	mkdir "$W/tgt" "$W/out"
+	in_mount_ns ns_full_tmpfs || die "the namespace script failed"
+	for n in 1 2; do
+		[[ $(<"$W/out/rc$n") == 0 ]] || die "run $n exited $(<"$W/out/rc$n"): $(<"$W/out/err$n")"
+		[[ $(<"$W/out/out$n") == "$NOPYC_TEST_TREE_OUTPUT" ]] || die "run $n printed '$(<"$W/out/out$n")'"
+		[[ ! -s $W/out/err$n ]] || die "run $n stderr: $(<"$W/out/err$n")"
+	done
+	[[ ! -s $W/out/temps ]] || die "temp files left: $(<"$W/out/temps")"
+	[[ -z $(find_caches "$W/src") ]] || die "caches in the source tree: $(find_caches "$W/src")"
+	# The redirect was live: TARGET accepted, and writes were attempted at
+	# the mapped path (the shim made its parent directories there).
+	grep -qxF "d $W/tgt/$UID_$W/src/a" "$W/out/tgt-list" ||
+		die "no mapped directory $W/tgt/$UID_$W/src/a on the tmpfs: $(<"$W/out/tgt-list")"
+}
+
+@test "redirect: TARGET on a full tmpfs: the program runs correctly, no temp file left" {
+	[[ $(id -u) == 0 ]] || skip "needs root for unshare -m and mount"
+	can_unshare_mount || skip "cannot unshare -m and mount a tmpfs here"
+	for_each_python check_full_tmpfs
+}
