@@ -120,7 +120,9 @@ static enum nopyc_verdict decide(enum nopyc_op op, int dirfd, const char *path,
 	char base[NOPYC_PATH_MAX];
 	const char *b = NULL;
 	enum nopyc_verdict v = NOPYC_PASS;
+	/* what shim_after sees if the path cannot be made absolute */
 	d->verdict = NOPYC_PASS;
+	d->kind = NOPYC_NOT_CACHE;
 	if (path[0] != '/') {
 		if (dirfd == AT_FDCWD) {
 			b = getcwd(base, sizeof base);
