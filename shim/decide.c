@@ -39,6 +39,15 @@ enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
 	if (d->kind == NOPYC_NOT_CACHE)
 		return verdict(d, NOPYC_PASS, 0);
 
+	/* Inside a redirect TARGET: our own tree, never re-mapped nor denied
+	 * (so the user can still clean it, or compileall it). */
+	for (size_t i = 0; i < rules->count; i++) {
+		const struct nopyc_rule *t = &rules->rule[i];
+		if (t->action == NOPYC_REDIRECT && !t->target_refused &&
+		    is_under(abs, t->target, t->target_len))
+			return verdict(d, NOPYC_PASS, 0);
+	}
+
 	/* The temp file is decided as its final name, so both land together. */
 	const char *subject = abs;
 	if (d->kind == NOPYC_CACHE_TEMP) {
@@ -67,11 +76,9 @@ enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
 			return verdict(d, NOPYC_SINK, 0);
 		return verdict(d, NOPYC_SUCCEED, 0);
 	case NOPYC_REDIRECT:
-		/* Already inside TARGET (compileall run over it): leave it be. */
-		if (is_under(abs, r->target, r->target_len))
-			return verdict(d, NOPYC_PASS, 0);
 		if (nopyc_redirect_map(r->target, r->target_len, abs, scratch, scratch_sz) < 0)
-			return verdict(d, NOPYC_FAIL, ENAMETOOLONG);
+			return verdict(d, op == NOPYC_OP_READ ? NOPYC_PASS : NOPYC_FAIL,
+			               ENAMETOOLONG);
 		d->mapped = scratch;
 		return verdict(d, op == NOPYC_OP_READ ? NOPYC_OVERLAY : NOPYC_MAPPED, 0);
 	}

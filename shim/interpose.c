@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/time.h>
 #include <unistd.h>
 #include <utime.h>
@@ -54,6 +55,15 @@ int __fxstatat64(int, int, const char *, struct stat64 *, int);
 #define EXPORT __attribute__((visibility("default")))
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define COLD __attribute__((noinline, cold))
+
+/* libc declares path arguments nonnull, so the compiler would drop our NULL
+ * test (a NULL must reach libc and come back EFAULT, not crash here).  The
+ * empty asm hides where the pointer came from; it costs no instruction. */
+static inline const char *UNCHECKED(const char *p)
+{
+	__asm__("" : "+r"(p));
+	return p;
+}
 
 /* ---- real symbols ---- */
 
@@ -111,6 +121,39 @@ void shim_resolve_all(void)
 
 /* ---- acting on a verdict ---- */
 
+/* The absolute directory a relative path starts from, into base[].
+ * Returns base, NULL when the kernel will refuse the call anyway (closed
+ * fd, not a directory, a deleted directory: it gives the errno it always
+ * would), or "" when the directory exists but its name cannot be had (cwd
+ * deeper than PATH_MAX, no /proc). */
+static const char *resolve_base(int dirfd, char *base, size_t size)
+{
+	struct stat st;
+	if (dirfd == AT_FDCWD) {
+		if (getcwd(base, size))
+			return base;
+		return errno == ENAMETOOLONG || errno == ERANGE ? "" : NULL;
+	}
+	if (dirfd < 0 || fstat(dirfd, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_nlink == 0)
+		return NULL;
+	char link[32] = "/proc/self/fd/";
+	char digits[12];
+	int n = 0;
+	unsigned u = (unsigned)dirfd;
+	do
+		digits[n++] = (char)('0' + u % 10);
+	while ((u /= 10) && n < 11);
+	for (int i = 0; i < n; i++)
+		link[14 + i] = digits[n - 1 - i];
+	link[14 + n] = '\0';
+	ssize_t len = REAL(readlink)(link, base, size - 1);
+	if (len <= 0 || base[0] != '/' || (size_t)len >= size - 1)
+		return "";
+	base[len] = '\0';
+	return base;
+}
+
 /* Make `path` absolute (cwd or the directory behind `dirfd`) and decide.
  * errno is left as the caller had it. */
 static enum nopyc_verdict decide(enum nopyc_op op, int dirfd, const char *path,
@@ -124,34 +167,22 @@ static enum nopyc_verdict decide(enum nopyc_op op, int dirfd, const char *path,
 	d->verdict = NOPYC_PASS;
 	d->kind = NOPYC_NOT_CACHE;
 	if (path[0] != '/') {
-		if (dirfd == AT_FDCWD) {
-			b = getcwd(base, sizeof base);
-		} else {
-			/* "/proc/self/fd/N": an unresolvable fd leaves the call to
-			 * the kernel, which gives the errno it always would. */
-			char link[32] = "/proc/self/fd/";
-			char digits[12];
-			int n = 0;
-			unsigned u = (unsigned)dirfd;
-			struct stat st;
-			do
-				digits[n++] = (char)('0' + u % 10);
-			while ((u /= 10) && n < 11);
-			for (int i = 0; i < n; i++)
-				link[14 + i] = digits[n - 1 - i];
-			link[14 + n] = '\0';
-			ssize_t len = dirfd < 0 ? -1 :
-			              REAL(readlink)(link, base, sizeof base - 1);
-			if (len > 0 && base[0] == '/' && fstat(dirfd, &st) == 0 &&
-			    S_ISDIR(st.st_mode)) {
-				base[len] = '\0';
-				b = base;
-			}
-		}
+		b = resolve_base(dirfd, base, sizeof base);
 		if (!b)
 			goto out;
 	}
-	v = nopyc_decide(shim_config(), op, b, path, d);
+	if (b && !*b) {
+		/* The directory has no name we can learn.  Fail closed: decide
+		 * as if it were "/", so `deny **` still denies, but never map
+		 * such a path (it would land in the wrong place). */
+		v = nopyc_decide(shim_config(), op, "/", path, d);
+		if (v == NOPYC_MAPPED)
+			v = d->verdict = NOPYC_FAIL, d->err = EROFS;
+		else if (v == NOPYC_OVERLAY)
+			v = d->verdict = NOPYC_PASS;
+	} else {
+		v = nopyc_decide(shim_config(), op, b, path, d);
+	}
 	if (shim_diag.dryrun)
 		v = NOPYC_PASS;  /* decided and logged, but let through */
 out:
@@ -185,12 +216,17 @@ static int make_parents(const struct nopyc_decision *d)
 }
 
 /* A redirected call failed with ENOENT.  Retry it (return 1) after making
- * the mapped parents for calls that create; for calls on an existing entry,
- * say EROFS when the entry exists only in the original tree. */
-static int mapped_retry(enum nopyc_op op, const struct nopyc_decision *d)
+ * the mapped parents for calls that create (a failure there is TARGET's,
+ * kept in d->err for the report); for calls on an existing entry, say EROFS
+ * when the entry exists only in the original tree. */
+static int mapped_retry(enum nopyc_op op, struct nopyc_decision *d)
 {
-	if (op == NOPYC_OP_CREATE || op == NOPYC_OP_MKDIR || op == NOPYC_OP_LINK_NEW)
-		return make_parents(d) == 0;
+	if (op == NOPYC_OP_CREATE || op == NOPYC_OP_MKDIR || op == NOPYC_OP_LINK_NEW) {
+		if (make_parents(d) == 0)
+			return 1;
+		d->err = errno;
+		return 0;
+	}
 	struct stat st;
 	if (REAL(lstat)(d->path, &st) == 0 || errno != ENOENT)
 		errno = EROFS;
@@ -208,6 +244,24 @@ static const char *overlay_pick(const struct nopyc_decision *d, const char *path
 	const char *p = REAL(lstat)(d->mapped, &st) == 0 ? d->mapped : path;
 	errno = saved;
 	return p;
+}
+
+/* CPython ignores short writes: on a full file system it renames a
+ * truncated temp file into place, and the next start dies on it.  Redirect
+ * TARGETs are often small tmpfs, so refuse to publish a temp file into one
+ * that has no free block left (the write may have been cut short): CPython
+ * then unlinks the temp file and carries on.  Returns 1 with errno set. */
+static int short_write_guard(enum nopyc_verdict v1, const struct nopyc_decision *d1,
+                             enum nopyc_verdict v2, const struct nopyc_decision *d2)
+{
+	struct statvfs fs;
+	if (v1 != NOPYC_MAPPED || v2 != NOPYC_MAPPED || d1->kind != NOPYC_CACHE_TEMP ||
+	    d2->kind != NOPYC_CACHE_FILE)
+		return 0;
+	if (statvfs(d1->mapped, &fs) != 0 || fs.f_bavail > 0)
+		return 0;
+	errno = ENOSPC;
+	return 1;
 }
 
 static enum nopyc_op open_op(int flags)
@@ -291,8 +345,10 @@ static FILE *sink_file(const char *mode)
 		P = d.mapped;                                                 \
 		r = real ARGS;                                                \
 		d.err = r == fail ? errno : 0;                                \
-		if (r == fail && errno == ENOENT && mapped_retry(op_, &d))    \
+		if (r == fail && errno == ENOENT && mapped_retry(op_, &d)) {  \
 			r = real ARGS;                                        \
+			d.err = r == fail ? errno : 0;                        \
+		}                                                             \
 		break;                                                        \
 	default:                                                              \
 		r = real ARGS;                                                \
@@ -314,7 +370,7 @@ static FILE *sink_file(const char *mode)
 #define HOT(name, ARGS)                                                       \
 	__typeof__(&name) real = REAL(name);                                  \
 	const char *P = path;                                                 \
-	if (LIKELY(real != NULL) && LIKELY(!nopyc_path_is_candidate(path)))   \
+	if (LIKELY(real != NULL) && LIKELY(!nopyc_path_is_candidate(UNCHECKED(path)))) \
 		return real ARGS;                                             \
 	return name##_slow WITH_REAL ARGS;
 
@@ -430,6 +486,8 @@ static FILE *sink_file(const char *mode)
 			errno = ENOSYS;                                       \
 			return -1;                                            \
 		}                                                             \
+		if (!UNCHECKED(from) || !UNCHECKED(to))                       \
+			return real ARGS;     /* EFAULT from the kernel */    \
 		int c1 = nopyc_path_is_candidate(from);                       \
 		int c2 = nopyc_path_is_candidate(to);                         \
 		struct nopyc_decision d1, d2;                                 \
@@ -449,11 +507,13 @@ static FILE *sink_file(const char *mode)
 				P1 = overlay_pick(&d1, from);                 \
 			if (v2 == NOPYC_MAPPED || v2 == NOPYC_OVERLAY)        \
 				P2 = d2.mapped;                               \
-			r = real ARGS;                                        \
+			r = short_write_guard(v1, &d1, v2, &d2) ? -1 : real ARGS; \
 			d2.err = d1.err = r == -1 ? errno : 0;                \
 			if (r == -1 && errno == ENOENT && v2 == NOPYC_MAPPED && \
-			    mapped_retry(op2, &d2))                           \
+			    mapped_retry(op2, &d2)) {                         \
 				r = real ARGS;                                \
+				d2.err = r == -1 ? errno : 0;                 \
+			}                                                     \
 			if (r == -1 && errno == ENOENT && v1 == NOPYC_MAPPED) \
 				mapped_retry(op1, &d1);                       \
 		}                                                             \
@@ -467,8 +527,9 @@ static FILE *sink_file(const char *mode)
 	{                                                                     \
 		__typeof__(&name) real = REAL(name);                          \
 		const char *P1 = from, *P2 = to;                              \
-		if (LIKELY(real != NULL) && LIKELY(!nopyc_path_is_candidate(from)) && \
-		    LIKELY(!nopyc_path_is_candidate(to)))                     \
+		if (LIKELY(real != NULL) &&                                   \
+		    LIKELY(!nopyc_path_is_candidate(UNCHECKED(from))) &&      \
+		    LIKELY(!nopyc_path_is_candidate(UNCHECKED(to))))          \
 			return real ARGS;                                     \
 		return name##_slow WITH_REAL ARGS;                            \
 	}

@@ -200,6 +200,14 @@ static void redirect_edges(void)
 	DECIDE(&r, NOPYC_OP_MKDIR, "/srv", "__pycache__", NOPYC_MAPPED, 0, "/run/pyc/srv/__pycache__");
 	nopyc_rules_free(&r);
 
+	/* inside any TARGET, a later rule does not apply either: the user can
+	 * still remove TARGET's tree under `deny **` */
+	r = rules_of("redirect /srv/** /run/pyc; deny **");
+	for (int op = 0; op < NOPS; op++)
+		DECIDE(&r, op, NULL, "/run/pyc/srv/__pycache__/m.pyc", NOPYC_PASS, 0, NULL);
+	DECIDE(&r, NOPYC_OP_REMOVE, NULL, "/opt/__pycache__/m.pyc", NOPYC_FAIL, EROFS, NULL);
+	nopyc_rules_free(&r);
+
 	/* a refused TARGET acts as deny */
 	char dir[512], text[1024];
 	snprintf(dir, sizeof dir, "%s/decide-open", unit_tmpdir());
@@ -253,7 +261,8 @@ static void long_paths(void)
 	DECIDE(&r, NOPYC_OP_CREATE, NULL, p, NOPYC_FAIL, EROFS, NULL);
 	nopyc_rules_free(&r);
 
-	/* redirect whose mapped path is too long: ENAMETOOLONG, never the original */
+	/* redirect whose mapped path is too long: writes fail ENAMETOOLONG (never
+	 * the original); reads go to the original, as nothing can be mapped */
 	char text[NOPYC_PATH_MAX];
 	strcpy(text, "redirect ** /");
 	memset(text + strlen(text), 't', 3000);
@@ -263,7 +272,8 @@ static void long_paths(void)
 	memset(p + 1, 'p', 1500);
 	strcpy(p + 1501, "/__pycache__/m.pyc");
 	for (int op = 0; op < NOPS; op++)
-		DECIDE(&r, op, NULL, p, NOPYC_FAIL, ENAMETOOLONG, NULL);
+		DECIDE(&r, op, NULL, p, op == NOPYC_OP_READ ? NOPYC_PASS : NOPYC_FAIL,
+		       ENAMETOOLONG, NULL);
 	/* short enough: mapped */
 	DECIDE(&r, NOPYC_OP_CREATE, NULL, "/s/m.pyc", NOPYC_MAPPED, 0, NULL);
 	nopyc_rules_free(&r);

@@ -1,0 +1,196 @@
+# Faults around the redirect TARGET and the configuration: the program's own
+# output and exit status never change, nothing half-written is ever visible,
+# the original tree is never written, and the shim says what happened at
+# most once per process.
+#
+# The program: app.py imports pkg1 (10 fresh modules), runs $HOOK (the
+# fault, injected while it runs, by a shell without the shim: someone else
+# did it), imports pkg2 (10 more), and exits 7.
+
+load hardening
+
+setup() {
+	nopyc_setup
+	hard_python
+	SRC=$T/src
+	TGT=$BATS_TEST_TMPDIR/target
+	AFTER=$BATS_TEST_TMPDIR/after
+	mkdir -p "$SRC"
+	make_pkg "$SRC" pkg1 10
+	make_pkg "$SRC" pkg2 10
+	cat >"$BATS_TEST_TMPDIR/app.py" <<'EOF'
+import os, subprocess, sys
+sys.path.insert(0, sys.argv[1])
+import pkg1
+print("phase1", pkg1.TOTAL)
+sys.stdout.flush()
+if os.environ.get("HOOK"):
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    subprocess.call(os.environ["HOOK"], shell=True, env=env)
+import pkg2
+print("phase2", pkg2.TOTAL)
+sys.exit(7)
+EOF
+	APP_OUTPUT="phase1 45
+phase2 45"
+}
+
+# The app without the shim, on a copy of the tree: the reference.
+@test "faults: reference run without the shim prints the phases and exits 7" {
+	cp -a "$SRC" "$BATS_TEST_TMPDIR/copy"
+	run --separate-stderr py_noshim "$BATS_TEST_TMPDIR/app.py" "$BATS_TEST_TMPDIR/copy"
+	assert_equal "$status" 7
+	assert_output "$APP_OUTPUT"
+	assert_equal "$stderr" ""
+}
+
+# in_ns SCRIPT: run bash SCRIPT in a private mount namespace, with py_shim
+# and py_noshim defined.  Mounts made there vanish with it, so SCRIPT copies
+# what the test must inspect to $AFTER.
+in_ns() {
+	unshare -m -- bash -c "$(declare -p NOPYC_TEST_PY_ENV_CLEAR); $(declare -f py_shim py_noshim)
+$1"
+}
+
+@test "faults: TARGET on a full 64k tmpfs: output and exit status unchanged, no pyc, no temp file, source tree untouched" {
+	need_unshare
+	mkdir -p "$TGT"
+	export NOPYC_RULES="redirect $SRC/** $TGT; deny **" TGT AFTER SRC
+	run --separate-stderr in_ns '
+		mount -t tmpfs -o size=64k,mode=0700 nopyc-full "$TGT" || exit 90
+		dd if=/dev/zero of="$TGT/fill" bs=4k 2>/dev/null   # until ENOSPC
+		[ "$(df --output=avail "$TGT" | tail -1)" -eq 0 ] || exit 91
+		py_shim "$BATS_TEST_TMPDIR/app.py" "$SRC"
+		rc=$?
+		rm -f "$TGT/fill"
+		cp -a "$TGT" "$AFTER"
+		exit $rc'
+	assert_equal "$status" 7
+	assert_output "$APP_OUTPUT"
+	(($(shim_lines "$stderr") <= 1)) || fail "more than one nopyc line: $stderr"
+	assert_no_caches "$SRC"
+	assert_pycs "$AFTER" 0
+}
+
+# Two pages free: the small __init__ pyc fits, the next pyc (~14 KB) gets a
+# short write.  CPython does not check for one (file.write's count is
+# ignored in importlib's _write_atomic, every version) and renames the
+# truncated temp file into place, so the next start dies with EOFError --
+# with or without the shim.  Redirecting caches to a small tmpfs makes that
+# likely, so the shim must not let a truncated pyc land in TARGET.
+@test "faults: TARGET on a 64k tmpfs with 8 KB left (2 runs, 20 modules): output and exit status unchanged both times, every pyc there valid, no temp file" {
+	need_unshare
+	mkdir -p "$TGT"
+	export NOPYC_RULES="redirect $SRC/** $TGT; deny **" TGT AFTER SRC
+	run --separate-stderr in_ns '
+		mount -t tmpfs -o size=64k,mode=0700 nopyc-small "$TGT" || exit 90
+		dd if=/dev/zero of="$TGT/fill" bs=4k 2>/dev/null   # until ENOSPC
+		truncate -s -8192 "$TGT/fill"
+		[ "$(df --output=avail "$TGT" | tail -1)" -eq 8 ] || exit 91
+		py_shim "$BATS_TEST_TMPDIR/app.py" "$SRC"
+		echo "first run: $?"
+		py_shim "$BATS_TEST_TMPDIR/app.py" "$SRC"
+		echo "second run: $?"
+		rm -f "$TGT/fill"
+		cp -a "$TGT" "$AFTER"'
+	assert_success
+	assert_output "$APP_OUTPUT
+first run: 7
+$APP_OUTPUT
+second run: 7"
+	(($(shim_lines "$stderr") <= 2)) || fail "more than one nopyc line per process: $stderr"
+	assert_no_caches "$SRC"
+	assert_pycs_sound "$AFTER"
+	((PYC_VALID > 0)) || fail "no pyc landed in TARGET: the test did not fill it the way it meant to"
+}
+
+@test "faults: TARGET made read-only while running: output and exit status unchanged, phase-1 pycs valid, nothing after, one message" {
+	need_unshare
+	mkdir -p "$TGT"
+	chmod 700 "$TGT"
+	export NOPYC_RULES="redirect $SRC/** $TGT; deny **" TGT AFTER SRC
+	HOOK="mount -o remount,bind,ro '$TGT'" run --separate-stderr in_ns '
+		mount --bind "$TGT" "$TGT" || exit 90
+		py_shim "$BATS_TEST_TMPDIR/app.py" "$SRC"
+		rc=$?
+		touch "$TGT/probe" 2>/dev/null && exit 92   # it was read-only
+		cp -a "$TGT" "$AFTER"
+		exit $rc'
+	assert_equal "$status" 7
+	assert_output "$APP_OUTPUT"
+	# the shim saw EROFS from TARGET: it says so, once
+	assert_equal "$stderr" "nopyc: redirect TARGET $TGT: read-only file system; caches are not being saved"
+	assert_no_caches "$SRC"
+	assert_pycs "$AFTER" 11
+	assert_dir_not_exist "$AFTER$SRC/pkg2"
+}
+
+@test "faults: TARGET deleted while running: output and exit status unchanged, TARGET not re-created, source tree untouched, one message" {
+	export NOPYC_RULES="redirect $SRC/** $TGT; deny **"
+	HOOK="rm -rf '$TGT'" run --separate-stderr py_shim "$BATS_TEST_TMPDIR/app.py" "$SRC"
+	assert_equal "$status" 7
+	assert_output "$APP_OUTPUT"
+	assert_equal "$stderr" "nopyc: redirect TARGET $TGT has vanished; caches are not being saved"
+	assert_no_caches "$SRC"
+	assert_not_exist "$TGT"
+}
+
+@test "faults: TARGET deleted while 8 processes import at once: all succeed, source tree untouched, whatever TARGET holds is valid" {
+	export NOPYC_RULES="redirect $SRC/** $TGT; deny **"
+	local i rc pids=()
+	mkdir -p "$BATS_TEST_TMPDIR/out"
+	for ((i = 0; i < 8; i++)); do
+		HOOK="rm -rf '$TGT'" py_shim "$BATS_TEST_TMPDIR/app.py" "$SRC" \
+			>"$BATS_TEST_TMPDIR/out/$i" 2>"$BATS_TEST_TMPDIR/out/$i.err" &
+		pids+=($!)
+	done
+	for i in "${!pids[@]}"; do
+		rc=0
+		wait "${pids[$i]}" || rc=$?
+		assert_equal "$rc" 7
+		assert_equal "$(<"$BATS_TEST_TMPDIR/out/$i")" "$APP_OUTPUT"
+		(($(shim_lines "$(<"$BATS_TEST_TMPDIR/out/$i.err")") <= 1)) ||
+			fail "process $i: more than one nopyc line: $(<"$BATS_TEST_TMPDIR/out/$i.err")"
+	done
+	assert_no_caches "$SRC"
+	[[ ! -e $TGT ]] || assert_pycs_sound "$TGT"
+}
+
+# The message for an unreadable NOPYC_CONFIG, and the app run with it: same
+# output and status, one line, and (the shim being off) Python's own caches.
+config_unreadable() { # CONFIG WHY [COMMAND-PREFIX...]
+	local cfg=$1 why=$2
+	shift 2
+	NOPYC_CONFIG=$cfg run --separate-stderr "$@" env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" \
+		LD_PRELOAD="$NOPYC_LIB" "$PY" "$BATS_TEST_TMPDIR/app.py" "$SRC"
+	assert_equal "$status" 7
+	assert_output "$APP_OUTPUT"
+	assert_equal "$stderr" "nopyc: NOPYC_CONFIG $cfg: cannot read it: $why; nopyc is off in this process"
+	assert_pycs "$SRC" 22
+}
+
+@test "faults: NOPYC_CONFIG missing: one line, output and exit status unchanged" {
+	config_unreadable "$T/no-such.conf" "No such file or directory"
+}
+
+@test "faults: NOPYC_CONFIG is a directory: one line, output and exit status unchanged" {
+	config_unreadable "$T" "Is a directory"
+}
+
+@test "faults: NOPYC_CONFIG mode 000 (no CAP_DAC_OVERRIDE): one line, output and exit status unchanged" {
+	((EUID != 0)) || command -v setpriv >/dev/null || skip "setpriv missing (Debian package util-linux)"
+	echo "deny **" >"$T/nopyc.conf"
+	chmod 000 "$T/nopyc.conf"
+	if ((EUID == 0)); then
+		config_unreadable "$T/nopyc.conf" "Permission denied" \
+			setpriv --bounding-set=-dac_override,-dac_read_search
+	else
+		config_unreadable "$T/nopyc.conf" "Permission denied"
+	fi
+}
+
+@test "faults: NOPYC_CONFIG holding a NUL byte: one line, output and exit status unchanged" {
+	printf 'deny **\0allow **\n' >"$T/nopyc.conf"
+	config_unreadable "$T/nopyc.conf" "it contains a NUL byte"
+}
