@@ -1,0 +1,172 @@
+# CPython's own test_importlib, test_import, test_py_compile and
+# test_compileall, run by each pyenv 3.x interpreter without the shim and with
+# it under NOPYC_RULES='allow **': the shim must be invisible when it allows,
+# so the with-shim run must have the same counts (run, failures, errors,
+# skipped, expected failures, unexpected successes) and no failing test the
+# baseline lacks; and what they write into the interpreter's own tree
+# (through an overlay: the real tree is never written) must be the same.
+#
+# The runs are long (about 4-30 s each, 16 of them), so setup_file starts
+# them all in the background, NOPYC_TEST_SUITE_JOBS at a time (default: the
+# number of CPUs, at most 4), newest interpreter first (the slowest); each
+# interpreter's two runs go one after the other, and each test waits
+# for its own interpreter.  See tests/cpython/run-interp.sh for how one
+# interpreter is run.  Counts and timings are printed as "# ..." lines.
+# The whole file takes about 250 s of CPU (2 minutes on 2 idle cores);
+# NOPYC_TEST_SKIP_CPYTHON_SUITES=1 skips it (each test says so).
+
+load helpers
+
+PYENV_VERSIONS=${PYENV_ROOT:-/root/.pyenv}/versions
+CPYTHON_MINORS=(13 12 11 10 9 8 7 6) # slowest first: the runs start in this order
+
+setup_file() {
+	nopyc_clean_env
+	SUITES_OUT=$BATS_FILE_TMPDIR/cpython
+	export SUITES_OUT
+	mkdir -p "$SUITES_OUT"
+	[[ -f $NOPYC_LIB ]] || return 0 # each test fails and says so
+	[[ ${NOPYC_TEST_SKIP_CPYTHON_SUITES:-} == 1 ]] && return 0
+	local minor py jobs
+	local -a queue=()
+	for minor in "${CPYTHON_MINORS[@]}"; do
+		py=$(nopyc_find_python "$PYENV_VERSIONS/3.$minor.*/bin/python")
+		queue+=("python3.$minor" "${py:-$PYENV_VERSIONS/3.$minor.*/bin/python}")
+	done
+	jobs=${NOPYC_TEST_SUITE_JOBS:-$(nproc 2>/dev/null || echo 2)}
+	((jobs > 4)) && jobs=4
+	((jobs < 1)) && jobs=1
+	# Its own session, so that teardown_file can stop exactly this tree;
+	# fd 3 closed, or bats would wait for it.
+	printf '%s\n' "${queue[@]}" |
+		setsid xargs -d '\n' -n 2 -P "$jobs" \
+			"$NOPYC_TEST_ROOT/tests/cpython/run-interp.sh" "$SUITES_OUT" "$NOPYC_LIB" \
+			>"$SUITES_OUT/scheduler.log" 2>&1 3>&- &
+	echo $! >"$SUITES_OUT/scheduler.pid"
+}
+
+teardown_file() {
+	local pid
+	pid=$(cat "$SUITES_OUT/scheduler.pid" 2>/dev/null) || return 0
+	kill -0 "$pid" 2>/dev/null && kill -TERM -- "-$pid" 2>/dev/null
+	return 0
+}
+
+# Everything suites.py recorded as a failure, error or unexpected success.
+bad_tests() { # RECORD
+	grep -E '^(FAIL|ERROR|XPASS) ' "$1" | LC_ALL=C sort -u
+}
+
+# The unittest report's failure sections (tracebacks), at most 200 lines.
+failure_report() { # LOG
+	sed -n '/^======================================================================$/,$p' "$1" | head -n 200
+}
+
+cpython_suites() { # MINOR
+	local name=python3.$1 d counts_base counts_shim env_base env_shim new
+	local wall_base cpu_base st_base wall_shim cpu_shim st_shim
+	[[ -f $NOPYC_LIB ]] || fail "$NOPYC_LIB not found: run make first"
+	[[ ${NOPYC_TEST_SKIP_CPYTHON_SUITES:-} == 1 ]] &&
+		skip "CPython's own suites not run: NOPYC_TEST_SKIP_CPYTHON_SUITES=1"
+	d=$SUITES_OUT/$name
+	local pid waited=0 limit=${NOPYC_TEST_SUITE_WAIT:-1800}
+	pid=$(cat "$SUITES_OUT/scheduler.pid")
+	until [[ -e $d/done ]]; do
+		if ! kill -0 "$pid" 2>/dev/null && [[ ! -e $d/done ]]; then
+			cat "$SUITES_OUT/scheduler.log"
+			fail "the background runs stopped before $name was done"
+		fi
+		((waited++ < limit)) || fail "$name: no result after ${limit} s"
+		sleep 1
+	done
+	[[ -e $d/skip ]] && skip "$(cat "$d/skip")"
+
+	read -r wall_base cpu_base st_base <"$d/base.time"
+	read -r wall_shim cpu_shim st_shim <"$d/shim.time"
+	if [[ ! -f $d/base.rec ]]; then
+		tail -n 60 "$d/base.log"
+		fail "$name without the shim produced no result (exit status $st_base after $wall_base s)"
+	fi
+	counts_base=$(sed -n 's/^counts //p' "$d/base.rec")
+	env_base=$(sed -n 's/^env //p' "$d/base.rec")
+	echo "# $name without shim: $counts_base (${wall_base} s, cpu ${cpu_base} s)" >&3
+	if [[ ! -f $d/shim.rec ]]; then
+		tail -n 60 "$d/shim.log"
+		fail "$name with the shim produced no result: crash or timeout (exit status $st_shim after $wall_shim s)"
+	fi
+	counts_shim=$(sed -n 's/^counts //p' "$d/shim.rec")
+	env_shim=$(sed -n 's/^env //p' "$d/shim.rec")
+	echo "# $name with shim:    $counts_shim (${wall_shim} s, cpu ${cpu_shim} s)" >&3
+	echo "without shim: $counts_base ($env_base; exit $st_base)"
+	echo "with shim:    $counts_shim ($env_shim; exit $st_shim)"
+
+	# Both runs really wrote caches (PYTHONDONTWRITEBYTECODE was cleared),
+	# and the second really ran with the shim loaded and its rules accepted.
+	[[ $env_base == "preloaded=no dont_write_bytecode=0" ]] ||
+		fail "baseline run environment wrong: $env_base"
+	[[ $env_shim == "preloaded=yes dont_write_bytecode=0" ]] ||
+		fail "with-shim run environment wrong (shim not loaded?): $env_shim"
+	if grep -q 'nopyc: ' "$d/shim.log"; then
+		grep 'nopyc: ' "$d/shim.log" | sort | uniq -c | head -n 20
+		fail "the shim complained during the with-shim run"
+	fi
+
+	new=$(LC_ALL=C comm -13 <(bad_tests "$d/base.rec") <(bad_tests "$d/shim.rec"))
+	if [[ -n $new ]]; then
+		echo "failing only with the shim:"
+		echo "$new"
+		failure_report "$d/shim.log"
+		fail "$name: tests fail with the shim that pass without it"
+	fi
+	[[ $counts_shim == "$counts_base" ]] || {
+		echo "not failing with the shim but different:"
+		LC_ALL=C comm -3 <(bad_tests "$d/base.rec") <(bad_tests "$d/shim.rec")
+		fail "$name: counts differ with the shim"
+	}
+
+	# What the suites wrote into the interpreter's own tree (seen through an
+	# overlay, so the real tree stays untouched) is the same with the shim:
+	# same names, types, modes, contents (pycs: same header and code).
+	read -r overlay why <"$d/overlay"
+	if [[ $overlay != yes ]]; then
+		echo "# $name: no overlay over the interpreter's tree ($why): the runs wrote into it; tree not compared" >&3
+		return 0
+	fi
+	echo "# $name: both runs wrote $(wc -l <"$d/base.tree") / $(wc -l <"$d/shim.tree") entries into the interpreter's tree" >&3
+	if [[ $(cat "$d/trees.status") != 0 || -s $d/trees.diff ]]; then
+		head -n 50 "$d/trees.diff"
+		fail "$name: the with-shim run wrote something different into the interpreter's tree"
+	fi
+}
+
+@test "CPython 3.13 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
+	cpython_suites 13
+}
+
+@test "CPython 3.12 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
+	cpython_suites 12
+}
+
+@test "CPython 3.11 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
+	cpython_suites 11
+}
+
+@test "CPython 3.10 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
+	cpython_suites 10
+}
+
+@test "CPython 3.9 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
+	cpython_suites 9
+}
+
+@test "CPython 3.8 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
+	cpython_suites 8
+}
+
+@test "CPython 3.7 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
+	cpython_suites 7
+}
+
+@test "CPython 3.6 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
+	cpython_suites 6
+}
