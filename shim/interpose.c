@@ -309,8 +309,13 @@ static FILE *sink_file(const char *mode)
 }
 
 /* The cold part of every one-path wrapper: the path is a cache candidate
- * (or the real symbol is missing).  ARGS refers to P (and F, M). */
+ * (or the real symbol is missing).  ARGS refers to P (and F, M).  ONCE: the
+ * real call may be made only once (a failed freopen has closed, and on
+ * musl freed, its stream), so the path is chosen before the call instead of
+ * retried after it. */
 #define ONE_PATH(name, fail, op, dirfd, SINK, ON_FAIL, ARGS)             \
+	ONE_PATH_CALLS(name, fail, op, dirfd, SINK, ON_FAIL, ARGS, 0)
+#define ONE_PATH_CALLS(name, fail, op, dirfd, SINK, ON_FAIL, ARGS, ONCE) \
 	if (!real) {                                                          \
 		errno = ENOSYS;                                               \
 		return fail;                                                  \
@@ -332,9 +337,9 @@ static FILE *sink_file(const char *mode)
 		break;                                                        \
 	case NOPYC_OVERLAY: {                                                 \
 		int saved = errno;                                            \
-		P = d.mapped;                                                 \
+		P = ONCE ? overlay_pick(&d, path) : d.mapped;                 \
 		r = real ARGS;                                                \
-		if (r == fail && errno == ENOENT) {                           \
+		if (!ONCE && r == fail && errno == ENOENT) {                  \
 			errno = saved;                                        \
 			P = path;                                             \
 			r = real ARGS;                                        \
@@ -343,9 +348,16 @@ static FILE *sink_file(const char *mode)
 	}                                                                     \
 	case NOPYC_MAPPED:                                                    \
 		P = d.mapped;                                                 \
+		if (ONCE && op_ == NOPYC_OP_CREATE && make_parents(&d) != 0) { \
+			d.err = errno;                                        \
+			ON_FAIL;                                              \
+			errno = d.err;                                        \
+			r = fail;                                             \
+			break;                                                \
+		}                                                             \
 		r = real ARGS;                                                \
 		d.err = r == fail ? errno : 0;                                \
-		if (r == fail && errno == ENOENT && mapped_retry(op_, &d)) {  \
+		if (!ONCE && r == fail && errno == ENOENT && mapped_retry(op_, &d)) { \
 			r = real ARGS;                                        \
 			d.err = r == fail ? errno : 0;                        \
 		}                                                             \
@@ -465,9 +477,9 @@ static FILE *sink_file(const char *mode)
 		REAL_FROM_SLOW(name);                                         \
 		const char *P = path;                                         \
 		const char *M = mode;                                         \
-		ONE_PATH(name, NULL, fopen_op(mode), AT_FDCWD,                \
+		ONE_PATH_CALLS(name, NULL, fopen_op(mode), AT_FDCWD,          \
 		         (P = "/dev/null", M = strchr(mode, '+') ? "r+" : "w", real ARGS), \
-		         fclose(stream), ARGS)                                \
+		         fclose(stream), ARGS, 1)                             \
 	}                                                                     \
 	EXPORT FILE *name params                                              \
 	{                                                                     \

@@ -12,7 +12,8 @@
  * original path P is TGT followed by P.
  *
  * Prints one line per symbol, "ok NAME" or "FAIL NAME: why"; exits 1 if any
- * failed.  Every fixture is made, and every effect observed, with raw
+ * failed.  Each check runs in its own child process, so a crash in one
+ * call is reported as that name's failure.  Every fixture is made, and every effect observed, with raw
  * syscall(2)s that the shim cannot see or change; only the call under test
  * goes through the symbol.
  *
@@ -23,15 +24,25 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <utime.h>
+
+/* glibc-only names.  The shim wraps them only when built against glibc
+ * (GLIBC(...) in shim/wrappers.def); against another libc (musl) this
+ * program neither calls nor reports them, and reports exactly the names
+ * such a build of the library exports. */
+#ifdef __GLIBC__
+#define HAVE_GLIBC_NAMES 1
 
 /* Fortify entry points: glibc declares them only under _FORTIFY_SOURCE. */
 int __open_2(const char *, int);
@@ -40,34 +51,83 @@ int __openat_2(int, const char *, int);
 int __openat64_2(int, const char *, int);
 
 /* The pre-2.33 stat entry points.  glibc >= 2.33 keeps them as compat
- * symbols only, so bind to the versioned name, as old binaries do. */
+ * symbols only, so bind to the versioned name, as old binaries do.  The
+ * versions differ by architecture and name (objdump -T libc.so.6):
+ *   x86_64   all GLIBC_2.2.5, __fxstatat* GLIBC_2.4
+ *   i386     __xstat, __lxstat GLIBC_2.0; __xstat64, __lxstat64 GLIBC_2.2
+ *            (and a hidden GLIBC_2.1); __fxstatat* GLIBC_2.4
+ *   aarch64  all GLIBC_2.17 */
 int __xstat(int, const char *, struct stat *);
 int __xstat64(int, const char *, struct stat64 *);
 int __lxstat(int, const char *, struct stat *);
 int __lxstat64(int, const char *, struct stat64 *);
 int __fxstatat(int, int, const char *, struct stat *, int);
 int __fxstatat64(int, int, const char *, struct stat64 *, int);
-/* (__fxstatat came later than the others: GLIBC_2.4 where the base is older.) */
-#if defined(__x86_64__)
+#if defined(__x86_64__) && defined(__ILP32__)
+#error "x32: add the __xstat symbol versions"
+#elif defined(__x86_64__)
 #define XSTAT_VER 1
-#define COMPAT "GLIBC_2.2.5"
-#define COMPAT_AT "GLIBC_2.4"
+#define V_XSTAT "GLIBC_2.2.5"
+#define V_XSTAT64 "GLIBC_2.2.5"
+#define V_FXSTATAT "GLIBC_2.4"
 #elif defined(__aarch64__)
 #define XSTAT_VER 0
-#define COMPAT "GLIBC_2.17"
-#define COMPAT_AT "GLIBC_2.17"
+#define V_XSTAT "GLIBC_2.17"
+#define V_XSTAT64 "GLIBC_2.17"
+#define V_FXSTATAT "GLIBC_2.17"
 #elif defined(__i386__)
 #define XSTAT_VER 3
-#define COMPAT "GLIBC_2.0"
-#define COMPAT_AT "GLIBC_2.4"
+#define V_XSTAT "GLIBC_2.0"
+#define V_XSTAT64 "GLIBC_2.2"
+#define V_FXSTATAT "GLIBC_2.4"
+#else
+#error "unknown architecture: add the __xstat symbol versions"
 #endif
-#ifdef COMPAT
-__asm__(".symver __xstat,__xstat@" COMPAT);
-__asm__(".symver __xstat64,__xstat64@" COMPAT);
-__asm__(".symver __lxstat,__lxstat@" COMPAT);
-__asm__(".symver __lxstat64,__lxstat64@" COMPAT);
-__asm__(".symver __fxstatat,__fxstatat@" COMPAT_AT);
-__asm__(".symver __fxstatat64,__fxstatat64@" COMPAT_AT);
+__asm__(".symver __xstat,__xstat@" V_XSTAT);
+__asm__(".symver __lxstat,__lxstat@" V_XSTAT);
+__asm__(".symver __xstat64,__xstat64@" V_XSTAT64);
+__asm__(".symver __lxstat64,__lxstat64@" V_XSTAT64);
+__asm__(".symver __fxstatat,__fxstatat@" V_FXSTATAT);
+__asm__(".symver __fxstatat64,__fxstatat64@" V_FXSTATAT);
+#else
+#define HAVE_GLIBC_NAMES 0
+#endif
+
+/* The kernel's struct statx (linux/stat.h), under our own name: the raw
+ * observations below use the statx system call on every libc, and some
+ * (musl 1.2.3) have no struct statx. */
+struct k_statx_ts {
+	int64_t tv_sec;
+	uint32_t tv_nsec;
+	int32_t reserved;
+};
+struct k_statx {
+	uint32_t stx_mask;
+	uint32_t stx_blksize;
+	uint64_t stx_attributes;
+	uint32_t stx_nlink;
+	uint32_t stx_uid;
+	uint32_t stx_gid;
+	uint16_t stx_mode;
+	uint16_t spare0;
+	uint64_t stx_ino;
+	uint64_t stx_size;
+	uint64_t stx_blocks;
+	uint64_t stx_attributes_mask;
+	struct k_statx_ts stx_atime, stx_btime, stx_ctime, stx_mtime;
+	uint32_t stx_rdev_major, stx_rdev_minor, stx_dev_major, stx_dev_minor;
+	uint64_t spare[14];
+};
+_Static_assert(sizeof(struct k_statx) == 256, "struct statx is 256 bytes");
+#define K_STATX_BASIC_STATS 0x7ffU
+#ifndef SYS_statx
+#if defined(__x86_64__) && !defined(__ILP32__)
+#define SYS_statx 332
+#elif defined(__i386__)
+#define SYS_statx 383
+#elif defined(__aarch64__)
+#define SYS_statx 291
+#endif
 #endif
 
 enum mode { REDIRECT, DENY, DISCARD };
@@ -84,16 +144,40 @@ static int failures;
 		}                                                             \
 	} while (0)
 
-/* Run one check and print its line. */
+/* Run one check in a child process and print its line: a call that
+ * crashes fails its own name, not the whole run. */
 static void report(const char *name, int (*fn)(const char *))
 {
-	why[0] = '\0';
-	if (fn(name) == 0) {
-		printf("ok %s\n", name);
-	} else {
-		printf("FAIL %s: %s\n", name, why);
-		failures++;
+	int status;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		exit(3);
 	}
+	if (pid == 0) {
+		why[0] = '\0';
+		int rc = fn(name);
+		if (rc == 0)
+			printf("ok %s\n", name);
+		else
+			printf("FAIL %s: %s\n", name, why);
+		fflush(stdout);
+		_exit(rc == 0 ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			perror("waitpid");
+			exit(3);
+		}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	failures++;
+	if (WIFSIGNALED(status))
+		printf("FAIL %s: killed by signal %d (%s)\n", name, WTERMSIG(status),
+		       strsignal(WTERMSIG(status)));
+	else if (WEXITSTATUS(status) != 1)
+		printf("FAIL %s: check exited with status %d\n", name, WEXITSTATUS(status));
 	fflush(stdout);
 }
 
@@ -124,21 +208,21 @@ static char *M(const char *orig)
 
 /* ---- raw system calls: what really is on disk ---- */
 
-static int r_statx(const char *p, struct statx *sx)
+static int r_statx(const char *p, struct k_statx *sx)
 {
 	return (int)syscall(SYS_statx, AT_FDCWD, p, AT_SYMLINK_NOFOLLOW,
-	                    STATX_BASIC_STATS, sx);
+	                    K_STATX_BASIC_STATS, sx);
 }
 
 static int r_exists(const char *p)
 {
-	struct statx sx;
+	struct k_statx sx;
 	return r_statx(p, &sx) == 0;
 }
 
 static unsigned long long r_ino(const char *p)
 {
-	struct statx sx;
+	struct k_statx sx;
 	if (r_statx(p, &sx) != 0)
 		return 0;
 	return sx.stx_ino;
@@ -146,7 +230,7 @@ static unsigned long long r_ino(const char *p)
 
 static int r_isdir(const char *p)
 {
-	struct statx sx;
+	struct k_statx sx;
 	return r_statx(p, &sx) == 0 && S_ISDIR(sx.stx_mode);
 }
 
@@ -271,15 +355,17 @@ static int want_write_err(void)
 typedef int (*open_fn)(int dirfd, const char *path, int flags, mode_t m);
 
 static int a_open(int d, const char *p, int f, mode_t m) { (void)d; return open(p, f, m); }
-static int a_open64(int d, const char *p, int f, mode_t m) { (void)d; return open64(p, f, m); }
 static int a_openat(int d, const char *p, int f, mode_t m) { return openat(d, p, f, m); }
+static int a_creat(int d, const char *p, int f, mode_t m) { (void)d; (void)f; return creat(p, m); }
+#if HAVE_GLIBC_NAMES
+static int a_open64(int d, const char *p, int f, mode_t m) { (void)d; return open64(p, f, m); }
 static int a_openat64(int d, const char *p, int f, mode_t m) { return openat64(d, p, f, m); }
 static int a_open_2(int d, const char *p, int f, mode_t m) { (void)d; (void)m; return __open_2(p, f); }
 static int a_open64_2(int d, const char *p, int f, mode_t m) { (void)d; (void)m; return __open64_2(p, f); }
 static int a_openat_2(int d, const char *p, int f, mode_t m) { (void)m; return __openat_2(d, p, f); }
 static int a_openat64_2(int d, const char *p, int f, mode_t m) { (void)m; return __openat64_2(d, p, f); }
-static int a_creat(int d, const char *p, int f, mode_t m) { (void)d; (void)f; return creat(p, m); }
 static int a_creat64(int d, const char *p, int f, mode_t m) { (void)d; (void)f; return creat64(p, m); }
+#endif
 
 struct open_sym {
 	const char *name;
@@ -292,14 +378,16 @@ struct open_sym {
 static const struct open_sym open_syms[] = {
 	{ "open", a_open, 0, 1, 0 },
 	{ "openat", a_openat, 1, 1, 0 },
+	{ "creat", a_creat, 0, 1, 1 },
+#if HAVE_GLIBC_NAMES
 	{ "open64", a_open64, 0, 1, 0 },
 	{ "openat64", a_openat64, 1, 1, 0 },
 	{ "__open_2", a_open_2, 0, 0, 0 },
 	{ "__open64_2", a_open64_2, 0, 0, 0 },
 	{ "__openat_2", a_openat_2, 1, 0, 0 },
 	{ "__openat64_2", a_openat64_2, 1, 0, 0 },
-	{ "creat", a_creat, 0, 1, 1 },
 	{ "creat64", a_creat64, 0, 1, 1 },
+#endif
 };
 
 static const struct open_sym *find_open(const char *name)
@@ -453,8 +541,10 @@ static FILE *call_fopen(const char *name, const char *path, const char *m, int *
 	errno = 0;
 	if (strcmp(name, "fopen") == 0) {
 		f = fopen(path, m);
+#if HAVE_GLIBC_NAMES
 	} else if (strcmp(name, "fopen64") == 0) {
 		f = fopen64(path, m);
+#endif
 	} else {
 		FILE *old = fopen("/dev/null", "r");  /* not a cache path: no shim */
 		if (!old)
@@ -463,8 +553,12 @@ static FILE *call_fopen(const char *name, const char *path, const char *m, int *
 		errno = 0;
 		if (strcmp(name, "freopen") == 0)
 			f = freopen(path, m, old);
-		else
+#if HAVE_GLIBC_NAMES
+		else if (strcmp(name, "freopen64") == 0)
 			f = freopen64(path, m, old);
+#endif
+		else
+			abort();
 		int e = errno;
 		if (!f && fcntl(oldfd, F_GETFD) != -1) {
 			freopen_kept_open = 1;
@@ -557,8 +651,12 @@ static int call_rename(const char *name, const char *from, const char *to, int *
 		errno = 0;
 		if (strcmp(name, "renameat") == 0)
 			rc = renameat(d1, from, d2, to);
-		else
+#if HAVE_GLIBC_NAMES
+		else if (strcmp(name, "renameat2") == 0)
 			rc = renameat2(d1, from, d2, to, 0);
+#endif
+		else
+			abort();
 		int e = errno;
 		close(d1);
 		close(d2);
@@ -734,13 +832,13 @@ struct modify_sym {
 	const char *name;
 	int at;
 	int (*call)(int dirfd, const char *path);
-	unsigned long long (*attr)(const struct statx *);
+	unsigned long long (*attr)(const struct k_statx *);
 };
 
-static unsigned long long at_mode(const struct statx *s) { return s->stx_mode & 07777; }
-static unsigned long long at_uid(const struct statx *s) { return s->stx_uid; }
-static unsigned long long at_size(const struct statx *s) { return s->stx_size; }
-static unsigned long long at_mtime(const struct statx *s) { return (unsigned long long)s->stx_mtime.tv_sec; }
+static unsigned long long at_mode(const struct k_statx *s) { return s->stx_mode & 07777; }
+static unsigned long long at_uid(const struct k_statx *s) { return s->stx_uid; }
+static unsigned long long at_size(const struct k_statx *s) { return s->stx_size; }
+static unsigned long long at_mtime(const struct k_statx *s) { return (unsigned long long)s->stx_mtime.tv_sec; }
 
 #define NEW_UID 12345
 #define NEW_TIME 1234567890
@@ -751,7 +849,9 @@ static int m_chown(int d, const char *p) { (void)d; return chown(p, NEW_UID, (gi
 static int m_lchown(int d, const char *p) { (void)d; return lchown(p, NEW_UID, (gid_t)-1); }
 static int m_fchownat(int d, const char *p) { return fchownat(d, p, NEW_UID, (gid_t)-1, 0); }
 static int m_truncate(int d, const char *p) { (void)d; return truncate(p, 1); }
+#if HAVE_GLIBC_NAMES
 static int m_truncate64(int d, const char *p) { (void)d; return truncate64(p, 1); }
+#endif
 static int m_utime(int d, const char *p)
 {
 	(void)d;
@@ -788,7 +888,9 @@ static const struct modify_sym modify_syms[] = {
 	{ "lchown", 0, m_lchown, at_uid },
 	{ "fchownat", 1, m_fchownat, at_uid },
 	{ "truncate", 0, m_truncate, at_size },
+#if HAVE_GLIBC_NAMES
 	{ "truncate64", 0, m_truncate64, at_size },
+#endif
 	{ "utime", 0, m_utime, at_mtime },
 	{ "utimes", 0, m_utimes, at_mtime },
 	{ "lutimes", 0, m_lutimes, at_mtime },
@@ -817,7 +919,7 @@ static int call_modify(const struct modify_sym *s, const char *name, const char 
 
 static int attr_of(const struct modify_sym *s, const char *p, unsigned long long *v)
 {
-	struct statx sx;
+	struct k_statx sx;
 	if (r_statx(p, &sx) != 0)
 		return -1;
 	*v = s->attr(&sx);
@@ -879,6 +981,7 @@ static unsigned long long s_fstatat(int d, const char *p, int *e)
 	struct stat st; errno = 0;
 	int rc = fstatat(d, p, &st, 0); *e = errno; return rc ? 0 : st.st_ino;
 }
+#if HAVE_GLIBC_NAMES
 static unsigned long long s_stat64(int d, const char *p, int *e)
 {
 	struct stat64 st; (void)d; errno = 0;
@@ -929,6 +1032,7 @@ static unsigned long long s_statx(int d, const char *p, int *e)
 	struct statx sx; errno = 0;
 	int rc = statx(d, p, AT_SYMLINK_NOFOLLOW, STATX_INO, &sx); *e = errno; return rc ? 0 : sx.stx_ino;
 }
+#endif
 
 struct stat_sym {
 	const char *name;
@@ -940,6 +1044,7 @@ static const struct stat_sym stat_syms[] = {
 	{ "stat", 0, s_stat },
 	{ "lstat", 0, s_lstat },
 	{ "fstatat", 1, s_fstatat },
+#if HAVE_GLIBC_NAMES
 	{ "stat64", 0, s_stat64 },
 	{ "lstat64", 0, s_lstat64 },
 	{ "fstatat64", 1, s_fstatat64 },
@@ -950,6 +1055,7 @@ static const struct stat_sym stat_syms[] = {
 	{ "__fxstatat", 1, s_fxstatat },
 	{ "__fxstatat64", 1, s_fxstatat64 },
 	{ "statx", 1, s_statx },
+#endif
 };
 
 static unsigned long long call_stat(const struct stat_sym *s, const char *name,
@@ -997,11 +1103,15 @@ static int x_access(const char *name, int d, const char *p)
 {
 	if (strcmp(name, "access") == 0)
 		return access(p, R_OK);
+#if HAVE_GLIBC_NAMES
 	if (strcmp(name, "euidaccess") == 0)
 		return euidaccess(p, R_OK);
 	if (strcmp(name, "eaccess") == 0)
 		return eaccess(p, R_OK);
-	return faccessat(d, p, R_OK, 0);
+#endif
+	if (strcmp(name, "faccessat") == 0)
+		return faccessat(d, p, R_OK, 0);
+	abort();
 }
 
 static int t_access(const char *name)
@@ -1114,32 +1224,38 @@ static const struct {
 	const char *name;
 	int (*fn)(const char *);
 } checks[] = {
-	{ "open", t_open }, { "openat", t_open }, { "open64", t_open },
-	{ "openat64", t_open }, { "__open_2", t_open }, { "__open64_2", t_open },
-	{ "__openat_2", t_open }, { "__openat64_2", t_open },
-	{ "creat", t_open }, { "creat64", t_open },
-	{ "fopen", t_fopen }, { "fopen64", t_fopen },
-	{ "freopen", t_fopen }, { "freopen64", t_fopen },
+	{ "open", t_open }, { "openat", t_open }, { "creat", t_open },
+	{ "fopen", t_fopen }, { "freopen", t_fopen },
 	{ "mkdir", t_mkdir }, { "mkdirat", t_mkdir },
-	{ "rename", t_rename }, { "renameat", t_rename }, { "renameat2", t_rename },
+	{ "rename", t_rename }, { "renameat", t_rename },
 	{ "link", t_link }, { "linkat", t_link },
 	{ "symlink", t_symlink }, { "symlinkat", t_symlink },
 	{ "unlink", t_remove }, { "unlinkat", t_remove }, { "rmdir", t_remove },
 	{ "chmod", t_modify }, { "fchmodat", t_modify },
 	{ "chown", t_modify }, { "lchown", t_modify }, { "fchownat", t_modify },
-	{ "truncate", t_modify }, { "truncate64", t_modify },
+	{ "truncate", t_modify },
 	{ "utime", t_modify }, { "utimes", t_modify }, { "lutimes", t_modify },
 	{ "futimesat", t_modify }, { "utimensat", t_modify },
 	{ "stat", t_stat }, { "lstat", t_stat }, { "fstatat", t_stat },
+	{ "access", t_access }, { "faccessat", t_access },
+	{ "opendir", t_opendir },
+	{ "readlink", t_readlink }, { "readlinkat", t_readlink },
+#if HAVE_GLIBC_NAMES
+	/* GLIBC(...) in shim/wrappers.def */
+	{ "open64", t_open }, { "openat64", t_open },
+	{ "__open_2", t_open }, { "__open64_2", t_open },
+	{ "__openat_2", t_open }, { "__openat64_2", t_open },
+	{ "creat64", t_open },
+	{ "fopen64", t_fopen }, { "freopen64", t_fopen },
+	{ "renameat2", t_rename },
+	{ "truncate64", t_modify },
 	{ "stat64", t_stat }, { "lstat64", t_stat }, { "fstatat64", t_stat },
 	{ "__xstat", t_stat }, { "__xstat64", t_stat },
 	{ "__lxstat", t_stat }, { "__lxstat64", t_stat },
 	{ "__fxstatat", t_stat }, { "__fxstatat64", t_stat },
 	{ "statx", t_stat },
-	{ "access", t_access }, { "faccessat", t_access },
 	{ "euidaccess", t_access }, { "eaccess", t_access },
-	{ "opendir", t_opendir },
-	{ "readlink", t_readlink }, { "readlinkat", t_readlink },
+#endif
 };
 
 int main(int argc, char **argv)
