@@ -313,9 +313,7 @@ static FILE *sink_file(const char *mode)
  * real call may be made only once (a failed freopen has closed, and on
  * musl freed, its stream), so the path is chosen before the call instead of
  * retried after it. */
-#define ONE_PATH(name, fail, op, dirfd, SINK, ON_FAIL, ARGS)             \
-	ONE_PATH_CALLS(name, fail, op, dirfd, SINK, ON_FAIL, ARGS, 0)
-#define ONE_PATH_CALLS(name, fail, op, dirfd, SINK, ON_FAIL, ARGS, ONCE) \
+#define ONE_PATH(name, fail, op, dirfd, SINK, ON_FAIL, ARGS, ONCE) \
 	if (!real) {                                                          \
 		errno = ENOSYS;                                               \
 		return fail;                                                  \
@@ -386,30 +384,21 @@ static FILE *sink_file(const char *mode)
 		return real ARGS;                                             \
 	return name##_slow WITH_REAL ARGS;
 
-#define PATH1(ret, name, fail, op, dirfd, params, ARGS)                       \
+/* One wrapper pair: the cold NAME_slow, then the exported hot NAME.
+ * LOCALS declares what ARGS needs besides P (open flags F, fopen mode M);
+ * SINK is the value a discarded write returns; ON_FAIL runs before a
+ * refused call returns. */
+#define WRAP1(ret, name, fail, op, dirfd, params, ARGS, LOCALS, SINK, ON_FAIL, ONCE) \
 	static COLD ret name##_slow SLOW_PARAMS params                        \
 	{                                                                     \
 		REAL_FROM_SLOW(name);                                         \
 		const char *P = path;                                         \
-		/* only CREAT and the open family are ever told to sink */    \
-		ONE_PATH(name, fail, op, dirfd, (errno = EROFS, fail),        \
-		         (void)0, ARGS)                                       \
+		LOCALS                                                        \
+		ONE_PATH(name, fail, op, dirfd, SINK, ON_FAIL, ARGS, ONCE) \
 	}                                                                     \
 	EXPORT ret name params                                                \
 	{                                                                     \
-		HOT(name, ARGS)                                               \
-	}
-
-#define CREAT(name, params, ARGS)                                             \
-	static COLD int name##_slow SLOW_PARAMS params                        \
-	{                                                                     \
-		REAL_FROM_SLOW(name);                                         \
-		const char *P = path;                                         \
-		ONE_PATH(name, -1, NOPYC_OP_CREATE, AT_FDCWD,                 \
-		         sink_fd(O_WRONLY), (void)0, ARGS)                    \
-	}                                                                     \
-	EXPORT int name params                                                \
-	{                                                                     \
+		LOCALS                                                        \
 		HOT(name, ARGS)                                               \
 	}
 
@@ -422,70 +411,29 @@ static FILE *sink_file(const char *mode)
 		va_end(ap);                                                   \
 	}
 
+/* Only CREAT and the open family are ever told to sink. */
+#define PATH1(ret, name, fail, op, dirfd, params, ARGS)                       \
+	WRAP1(ret, name, fail, op, dirfd, params, ARGS, ,                     \
+	      (errno = EROFS, fail), (void)0, 0)
+#define CREAT(name, params, ARGS)                                             \
+	WRAP1(int, name, -1, NOPYC_OP_CREATE, AT_FDCWD, params, ARGS, ,       \
+	      sink_fd(O_WRONLY), (void)0, 0)
 #define OPEN(name, dirfd, params, ARGS)                                       \
-	static COLD int name##_slow SLOW_PARAMS params                        \
-	{                                                                     \
-		REAL_FROM_SLOW(name);                                         \
-		const char *P = path;                                         \
-		int F = flags;                                                \
-		OPEN_MODE(flags)                                              \
-		ONE_PATH(name, -1, open_op(flags), dirfd,                     \
-		         sink_fd(flags), (void)0, ARGS)                       \
-	}                                                                     \
-	EXPORT int name params                                                \
-	{                                                                     \
-		int F = flags;                                                \
-		OPEN_MODE(flags)                                              \
-		HOT(name, ARGS)                                               \
-	}
-
+	WRAP1(int, name, -1, open_op(flags), dirfd, params, ARGS,             \
+	      int F = flags; OPEN_MODE(flags), sink_fd(flags), (void)0, 0)
 #define OPEN2(name, dirfd, params, ARGS)                                      \
-	static COLD int name##_slow SLOW_PARAMS params                        \
-	{                                                                     \
-		REAL_FROM_SLOW(name);                                         \
-		const char *P = path;                                         \
-		int F = flags;                                                \
-		ONE_PATH(name, -1, open_op(flags), dirfd,                     \
-		         sink_fd(flags), (void)0, ARGS)                       \
-	}                                                                     \
-	EXPORT int name params                                                \
-	{                                                                     \
-		int F = flags;                                                \
-		HOT(name, ARGS)                                               \
-	}
-
+	WRAP1(int, name, -1, open_op(flags), dirfd, params, ARGS,             \
+	      int F = flags;, sink_fd(flags), (void)0, 0)
 #define FOPEN(name, params, ARGS)                                             \
-	static COLD FILE *name##_slow SLOW_PARAMS params                      \
-	{                                                                     \
-		REAL_FROM_SLOW(name);                                         \
-		const char *P = path;                                         \
-		const char *M = mode;                                         \
-		ONE_PATH(name, NULL, fopen_op(mode), AT_FDCWD,                \
-		         sink_file(mode), (void)0, ARGS)                      \
-	}                                                                     \
-	EXPORT FILE *name params                                              \
-	{                                                                     \
-		const char *M = mode;                                         \
-		HOT(name, ARGS)                                               \
-	}
-
+	WRAP1(FILE *, name, NULL, fopen_op(mode), AT_FDCWD, params, ARGS,     \
+	      const char *M = mode;, sink_file(mode), (void)0, 0)
 /* freopen closes the old stream even when the new open fails, and keeps
  * the stream object when it succeeds: a sink reopens it on /dev/null. */
 #define FREOPEN(name, params, ARGS)                                           \
-	static COLD FILE *name##_slow SLOW_PARAMS params                      \
-	{                                                                     \
-		REAL_FROM_SLOW(name);                                         \
-		const char *P = path;                                         \
-		const char *M = mode;                                         \
-		ONE_PATH_CALLS(name, NULL, fopen_op(mode), AT_FDCWD,          \
-		         (P = "/dev/null", M = strchr(mode, '+') ? "r+" : "w", real ARGS), \
-		         fclose(stream), ARGS, 1)                             \
-	}                                                                     \
-	EXPORT FILE *name params                                              \
-	{                                                                     \
-		const char *M = mode;                                         \
-		HOT(name, ARGS)                                               \
-	}
+	WRAP1(FILE *, name, NULL, fopen_op(mode), AT_FDCWD, params, ARGS,     \
+	      const char *M = mode;,                                          \
+	      (P = "/dev/null", M = strchr(mode, '+') ? "r+" : "w", real ARGS), \
+	      fclose(stream), 1)
 
 /* Two paths (rename, link): each side is decided on its own; a deny on
  * either side fails the call, a discard on either side drops it. */
