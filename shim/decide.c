@@ -44,8 +44,10 @@ enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
 	for (size_t i = 0; i < rules->count; i++) {
 		const struct nopyc_rule *t = &rules->rule[i];
 		if (t->action == NOPYC_REDIRECT && !t->target_refused &&
-		    is_under(abs, t->target, t->target_len))
+		    is_under(abs, t->target, t->target_len)) {
+			d->rule = t;  /* says why, in logs and --explain */
 			return verdict(d, NOPYC_PASS, 0);
+		}
 	}
 
 	/* The temp file is decided as its final name, so both land together. */

@@ -643,10 +643,12 @@ read: the mapped path if it exists, else the original
 
 path: $r$pyc
 cache: yes, a bytecode file
-rule: none matches
-action: allow (no rule matches)
-write: goes through (no rule matches)
-read: goes through (no rule matches)"
+rule: 1 redirect $T/** $r
+action: redirect
+mapped: - (the path is already inside TARGET)
+target: $r acceptable
+write: goes through (the path is already inside TARGET)
+read: goes through"
 	run nopyc_py --rule "redirect $T/** $r" "$PY" "$T/main.py"
 	assert_success
 	assert_no_caches "$T"
