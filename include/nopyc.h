@@ -9,7 +9,6 @@
 #define NOPYC_H
 
 #include <stddef.h>
-#include <string.h>
 
 /* Longest path the core handles.  Longer inputs are left alone (the call goes
  * through untouched), so the kernel decides, exactly as without the shim. */
@@ -81,45 +80,10 @@ const char *nopyc_glob_check(const char *pattern);
 
 /* ---- paths ------------------------------------------------------------ */
 
-/* Length of s[0..n) up to and including a final ".pyc"/".pyo" that is
- * followed only by an optional ".DIGITS" (a CPython temp file), or 0 when
- * s[0..n) does not end in a bytecode name. */
-static inline size_t nopyc_bytecode_stem(const char *s, size_t n)
-{
-	size_t m = n;
-	while (m > 0 && s[m - 1] >= '0' && s[m - 1] <= '9')
-		m--;
-	if (m < n) {                       /* digits: must be ".DIGITS" */
-		if (m == 0 || s[m - 1] != '.')
-			return 0;
-		m--;
-	}
-	if (m < 4)
-		return 0;
-	const char *e = s + m - 4;
-	if (e[0] == '.' && e[1] == 'p' && e[2] == 'y' && (e[3] == 'c' || e[3] == 'o'))
-		return m;
-	return 0;
-}
-
 /* The fast filter, from the string alone: could `path` be a cache path?
  * True when it contains "__pycache__" or its last component ends in ".pyc" or
- * ".pyo", optionally followed by '.' and digits.  NULL is never a candidate.
- * Inline: it is the whole cost of a wrapped call on any other path. */
-static inline int nopyc_path_is_candidate(const char *path)
-{
-	if (!path)
-		return 0;
-	size_t n = strlen(path);
-	/* A bytecode name ends in 'c', 'o' or a digit: test that byte first. */
-	if (n) {
-		char last = path[n - 1];
-		if ((last == 'c' || last == 'o' || (last >= '0' && last <= '9')) &&
-		    nopyc_bytecode_stem(path, n))
-			return 1;
-	}
-	return strstr(path, "__pycache__") != NULL;
-}
+ * ".pyo", optionally followed by '.' and digits.  NULL is never a candidate. */
+int nopyc_path_is_candidate(const char *path);
 
 /* Join `base` (absolute; may be NULL when `path` is absolute) and `path`, and
  * fold ".", ".." and "//" lexically (symlinks are not resolved) into `out`.

@@ -10,6 +10,22 @@
 
 static struct nopyc_rules *published;
 
+/* Until the rules are known, every read is looked at. */
+int shim_reads_matter = 1;
+
+/* Could any read be changed or reported under these rules? */
+static int reads_matter(const struct nopyc_rules *rules)
+{
+	if (rules->off)
+		return 0;
+	if (shim_diag.log_fd >= 0 || shim_diag.log_path || shim_diag.stats)
+		return 1;
+	for (size_t i = 0; i < rules->count; i++)
+		if (rules->rule[i].action == NOPYC_REDIRECT && !rules->rule[i].target_refused)
+			return 1;
+	return 0;
+}
+
 static int strict(void)
 {
 	const char *s = getenv("NOPYC_STRICT");
@@ -74,6 +90,7 @@ const struct nopyc_rules *shim_config(void)
 	if (!__atomic_compare_exchange_n(&published, &expected, rules, 0,
 	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		rules = expected;  /* the loser's copy is left: rare, and small */
+	__atomic_store_n(&shim_reads_matter, reads_matter(rules), __ATOMIC_RELAXED);
 	return rules;
 }
 

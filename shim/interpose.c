@@ -377,10 +377,17 @@ static FILE *sink_file(const char *mode)
 #define WITH_REAL(...) (real, __VA_ARGS__)
 #define REAL_FROM_SLOW(name) __typeof__(&name) real = (__typeof__(&name))real_
 
-#define HOT(name, ARGS)                                                       \
+/* Reads skip even the filter when no rule could change a read (no
+ * redirect, no log, no stats): allow, deny and discard all let reads
+ * through, and reads are most of an interpreter's calls. */
+#define READ_UNTOUCHED(op)                                                    \
+	((op) == NOPYC_OP_READ && !__atomic_load_n(&shim_reads_matter, __ATOMIC_RELAXED))
+
+#define HOT(name, op, ARGS)                                                   \
 	__typeof__(&name) real = REAL(name);                                  \
 	const char *P = path;                                                 \
-	if (LIKELY(real != NULL) && LIKELY(!nopyc_path_is_candidate(UNCHECKED(path)))) \
+	if (LIKELY(real != NULL) &&                                           \
+	    (READ_UNTOUCHED(op) || LIKELY(!nopyc_path_is_candidate(UNCHECKED(path))))) \
 		return real ARGS;                                             \
 	return name##_slow WITH_REAL ARGS;
 
@@ -399,7 +406,7 @@ static FILE *sink_file(const char *mode)
 	EXPORT ret name params                                                \
 	{                                                                     \
 		LOCALS                                                        \
-		HOT(name, ARGS)                                               \
+		HOT(name, op, ARGS)                                           \
 	}
 
 #define OPEN_MODE(flags)                                                      \

@@ -4,6 +4,42 @@
 
 #include <string.h>
 
+/* Length of s[0..n) up to and including a final ".pyc"/".pyo" that is
+ * followed only by an optional ".DIGITS" (a CPython temp file), or 0 when
+ * s[0..n) does not end in a bytecode name. */
+static size_t bytecode_stem(const char *s, size_t n)
+{
+	size_t m = n;
+	while (m > 0 && s[m - 1] >= '0' && s[m - 1] <= '9')
+		m--;
+	if (m < n) {                       /* digits: must be ".DIGITS" */
+		if (m == 0 || s[m - 1] != '.')
+			return 0;
+		m--;
+	}
+	if (m < 4)
+		return 0;
+	const char *e = s + m - 4;
+	if (e[0] == '.' && e[1] == 'p' && e[2] == 'y' && (e[3] == 'c' || e[3] == 'o'))
+		return m;
+	return 0;
+}
+
+int nopyc_path_is_candidate(const char *path)
+{
+	if (!path)
+		return 0;
+	size_t n = strlen(path);
+	/* A bytecode name ends in 'c', 'o' or a digit: test that byte first. */
+	if (n) {
+		char last = path[n - 1];
+		if ((last == 'c' || last == 'o' || (last >= '0' && last <= '9')) &&
+		    bytecode_stem(path, n))
+			return 1;
+	}
+	return strstr(path, "__pycache__") != NULL;
+}
+
 long nopyc_path_normalise(const char *base, const char *path, char *out,
                           size_t outsz)
 {
@@ -74,7 +110,7 @@ enum nopyc_cache_kind nopyc_cache_path_classify(const char *path)
 		}
 	}
 	size_t n = strlen(last);
-	size_t stem = nopyc_bytecode_stem(last, n);
+	size_t stem = bytecode_stem(last, n);
 	if (stem && stem < n)
 		return NOPYC_CACHE_TEMP;
 	if (stem)
@@ -85,7 +121,7 @@ enum nopyc_cache_kind nopyc_cache_path_classify(const char *path)
 size_t nopyc_cache_path_stem_len(const char *path)
 {
 	size_t n = strlen(path);
-	size_t stem = nopyc_bytecode_stem(path, n);
+	size_t stem = bytecode_stem(path, n);
 	return stem ? stem : n;
 }
 

@@ -10,6 +10,10 @@
 /* The process's rules, loaded on first use (safe before the constructor). */
 const struct nopyc_rules *shim_config(void);
 
+/* 0 when no rule, log or stats could change or report a read, so wrapped
+ * reads go straight to libc without even the path filter. */
+extern int shim_reads_matter;
+
 /* Look up every real symbol now, so later calls (a vfork child, a signal
  * handler) never need dlsym. */
 void shim_resolve_all(void);
