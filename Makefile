@@ -22,11 +22,27 @@ SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 .PHONY: all test unit clean
 all: $(BUILD)/libnopyc.so
 
-$(BUILD)/obj/%.o: shim/%.c $(HEADERS) | $(BUILD)/obj
-	$(CC) $(SHIMFLAGS) $(CFLAGS) -c -o $@ $<
+# Size: everything but the wrappers runs once per process or once per cache
+# path, so it is built for size; code that never reaches a cancellation
+# point needs no unwind tables (interpose, config, rules and diag keep
+# theirs, so pthread_cancel can unwind through them).
+SMALL    = -Os
+NOUNWIND = -fno-asynchronous-unwind-tables -fno-unwind-tables
+OBJFLAGS_glob   = $(SMALL) $(NOUNWIND)
+OBJFLAGS_path   = $(SMALL) $(NOUNWIND)
+OBJFLAGS_decide = $(SMALL) $(NOUNWIND)
+OBJFLAGS_target = $(SMALL) $(NOUNWIND)
+OBJFLAGS_rules  = $(SMALL)
+OBJFLAGS_config = $(SMALL)
+OBJFLAGS_diag   = $(SMALL)
 
+$(BUILD)/obj/%.o: shim/%.c $(HEADERS) | $(BUILD)/obj
+	$(CC) $(SHIMFLAGS) $(CFLAGS) $(OBJFLAGS_$*) -c -o $@ $<
+
+# One read-only segment and one executable one, not three: no page of
+# padding between them in the file.
 $(BUILD)/libnopyc.so: $(SHIM_OBJ)
-	$(CC) -shared $(CFLAGS) $(LDFLAGS) -o $@ $(SHIM_OBJ) -ldl
+	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,-z,noseparate-code -o $@ $(SHIM_OBJ) -ldl
 
 $(BUILD)/obj:
 	mkdir -p $@

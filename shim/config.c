@@ -10,6 +10,16 @@
 
 static struct nopyc_rules *published;
 
+/* No memory for the rules, or asked for from inside their loading: pass
+ * everything through.  Zeroed (.bss, not in the file), set on use. */
+static struct nopyc_rules shim_rules_off;
+
+static struct nopyc_rules *rules_off(void)
+{
+	shim_rules_off.off = 1;
+	return &shim_rules_off;
+}
+
 /* Until the rules are known, every read is looked at. */
 int shim_reads_matter = 1;
 
@@ -39,10 +49,8 @@ static struct nopyc_rules *load(void)
 {
 	shim_diag_load();
 	struct nopyc_rules *rules = calloc(1, sizeof *rules);
-	if (!rules) {
-		static struct nopyc_rules no_memory = { .off = 1 };
-		return &no_memory;
-	}
+	if (!rules)
+		return rules_off();
 	unsigned euid = (unsigned)geteuid();
 	if (nopyc_rules_load(rules, getenv("NOPYC_RULES"), getenv("NOPYC_CONFIG"), euid)) {
 		nopyc_rules_free(rules);
@@ -74,13 +82,12 @@ static struct nopyc_rules *load(void)
 
 const struct nopyc_rules *shim_config(void)
 {
-	static struct nopyc_rules passthrough = { .off = 1 };
 	static __thread int loading;  /* a wrapper reached from load() itself */
 	struct nopyc_rules *rules = __atomic_load_n(&published, __ATOMIC_ACQUIRE);
 	if (__builtin_expect(rules != NULL, 1))
 		return rules;
 	if (loading)
-		return &passthrough;
+		return rules_off();
 	/* No lock (a fork could strand it): racing first callers each load and
 	 * the first to publish wins.  Their messages are said once (say_once). */
 	loading = 1;

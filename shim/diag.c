@@ -157,8 +157,7 @@ static void log_line(const char *call, const struct nopyc_decision *d,
 	put_errno(&l, failed ? err : 0);
 
 	if (shim_diag.log_path) {
-		int fd = open(shim_diag.log_path,
-		              O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+		int fd = shim_open_append(shim_diag.log_path);
 		if (fd >= 0) {
 			emit(fd, &l);
 			close(fd);
@@ -215,14 +214,27 @@ __attribute__((destructor)) static void shim_stats(void)
 	emit(shim_diag.log_path || shim_diag.log_fd < 0 ? 2 : shim_diag.log_fd, &l);
 }
 
+/* A relative NOPYC_LOG is taken from the directory the process started in,
+ * so a chdir does not scatter the lines. */
+static const char *absolute_log_path(const char *log)
+{
+	static char path[NOPYC_PATH_MAX];
+	char cwd[NOPYC_PATH_MAX];
+	if (!getcwd(cwd, sizeof cwd) || nopyc_path_normalise(cwd, log, path, sizeof path) < 0)
+		return log;
+	return path;
+}
+
 void shim_diag_load(void)
 {
 	const char *log = getenv("NOPYC_LOG");
 	if (log && *log) {
 		if (strcmp(log, "stderr") == 0 || strcmp(log, "-") == 0)
 			shim_diag.log_fd = 2;
-		else
+		else if (log[0] == '/')
 			shim_diag.log_path = log;
+		else
+			shim_diag.log_path = absolute_log_path(log);
 	}
 	const char *dry = getenv("NOPYC_DRYRUN");
 	shim_diag.dryrun = dry && strcmp(dry, "1") == 0;

@@ -105,12 +105,17 @@ static inline void *real_lookup(struct real *r)
 #include "wrappers.def"
 #undef SLOT
 
-#define SLOT(name) real_lookup(&real_##name);
+#define SLOT(name) &real_##name,
+static struct real *const all_reals[] = {
+#include "wrappers.def"
+};
+#undef SLOT
+
 void shim_resolve_all(void)
 {
-#include "wrappers.def"
+	for (size_t i = 0; i < sizeof all_reals / sizeof *all_reals; i++)
+		real_lookup(all_reals[i]);
 }
-#undef SLOT
 #undef PATH1
 #undef OPEN
 #undef CREAT
@@ -193,6 +198,13 @@ out:
 int shim_lstat(const char *path, struct stat *st)
 {
 	return REAL(lstat)(path, st);
+}
+
+/* The real open, for the log file: it may itself be a cache path, and the
+ * wrapper would log its own logging without end. */
+int shim_open_append(const char *path)
+{
+	return REAL(open)(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
 }
 
 /* Create the missing directories between the redirect TARGET and the
@@ -308,63 +320,97 @@ static FILE *sink_file(const char *mode)
 	return f;
 }
 
-/* The cold part of every one-path wrapper: the path is a cache candidate
- * (or the real symbol is missing).  ARGS refers to P (and F, M).  ONCE: the
- * real call may be made only once (a failed freopen has closed, and on
- * musl freed, its stream), so the path is chosen before the call instead of
- * retried after it. */
-#define ONE_PATH(name, fail, op, dirfd, SINK, ON_FAIL, ARGS, ONCE) \
+/* The cold part of every one-path wrapper, shared: a plan says which path
+ * each real call uses, and whether to call again after it failed.  The
+ * wrapper's own code is then one loop around its single real call. */
+enum plan_step { PLAN_CALL, PLAN_FAIL, PLAN_SUCCEED, PLAN_SINK };
+
+struct plan {
+	struct nopyc_decision d;
+	enum nopyc_verdict v;
+	enum nopyc_op op;
+	const char *path;       /* the caller's path */
+	int saved_errno;
+	int calls;              /* real calls made so far */
+	int once;               /* the real call may be made only once */
+};
+
+/* Decide.  PLAN_CALL: call with the returned path (*first); PLAN_FAIL: fail
+ * with pl->d.err. */
+static COLD enum plan_step plan_begin(struct plan *pl, enum nopyc_op op, int dirfd,
+                                      const char *path, int once, const char **first)
+{
+	pl->op = op;
+	pl->path = path;
+	pl->calls = 0;
+	pl->once = once;
+	pl->v = decide(op, dirfd, path, &pl->d);
+	pl->saved_errno = errno;
+	*first = path;
+	switch (pl->v) {
+	case NOPYC_FAIL:
+		return PLAN_FAIL;
+	case NOPYC_SUCCEED:
+		return PLAN_SUCCEED;
+	case NOPYC_SINK:
+		return PLAN_SINK;
+	case NOPYC_OVERLAY:
+		*first = once ? overlay_pick(&pl->d, path) : pl->d.mapped;
+		return PLAN_CALL;
+	case NOPYC_MAPPED:
+		/* a single call cannot be retried: make the parents first */
+		if (once && op == NOPYC_OP_CREATE && make_parents(&pl->d) != 0) {
+			pl->d.err = errno;
+			return PLAN_FAIL;
+		}
+		*first = pl->d.mapped;
+		return PLAN_CALL;
+	default:
+		return PLAN_CALL;
+	}
+}
+
+/* After a real call: the path to call again with, or NULL (errno as the
+ * call should leave it). */
+static COLD const char *plan_next(struct plan *pl, int failed)
+{
+	int first = pl->calls++ == 0;
+	if (pl->v == NOPYC_MAPPED)
+		pl->d.err = failed ? errno : 0;
+	if (!first || !failed || errno != ENOENT || pl->once)
+		return NULL;
+	if (pl->v == NOPYC_OVERLAY) {
+		errno = pl->saved_errno;  /* not in TARGET: the original */
+		return pl->path;
+	}
+	if (pl->v == NOPYC_MAPPED && mapped_retry(pl->op, &pl->d))
+		return pl->d.mapped;
+	return NULL;
+}
+
+#define ONE_PATH(name, fail, op, dirfd, SINK, ON_FAIL, ARGS, ONCE)            \
 	if (!real) {                                                          \
 		errno = ENOSYS;                                               \
 		return fail;                                                  \
 	}                                                                     \
-	struct nopyc_decision d;                                              \
-	enum nopyc_op op_ = (op);                                             \
-	__typeof__(real ARGS) r;                                              \
-	switch (decide(op_, dirfd, path, &d)) {                               \
-	case NOPYC_FAIL:                                                      \
+	struct plan pl;                                                       \
+	__typeof__(real ARGS) r = fail;                                       \
+	switch (plan_begin(&pl, op, dirfd, path, ONCE, &P)) {                 \
+	case PLAN_FAIL:                                                       \
 		ON_FAIL;                                                      \
-		errno = d.err;                                                \
-		r = fail;                                                     \
+		errno = pl.d.err;                                             \
 		break;                                                        \
-	case NOPYC_SUCCEED:                                                   \
+	case PLAN_SUCCEED:                                                    \
 		r = 0;                                                        \
 		break;                                                        \
-	case NOPYC_SINK:                                                      \
+	case PLAN_SINK:                                                       \
 		r = SINK;                                                     \
 		break;                                                        \
-	case NOPYC_OVERLAY: {                                                 \
-		int saved = errno;                                            \
-		P = ONCE ? overlay_pick(&d, path) : d.mapped;                 \
-		r = real ARGS;                                                \
-		if (!ONCE && r == fail && errno == ENOENT) {                  \
-			errno = saved;                                        \
-			P = path;                                             \
+	case PLAN_CALL:                                                       \
+		for (; P; P = plan_next(&pl, r == fail))                      \
 			r = real ARGS;                                        \
-		}                                                             \
-		break;                                                        \
 	}                                                                     \
-	case NOPYC_MAPPED:                                                    \
-		P = d.mapped;                                                 \
-		if (ONCE && op_ == NOPYC_OP_CREATE && make_parents(&d) != 0) { \
-			d.err = errno;                                        \
-			ON_FAIL;                                              \
-			errno = d.err;                                        \
-			r = fail;                                             \
-			break;                                                \
-		}                                                             \
-		r = real ARGS;                                                \
-		d.err = r == fail ? errno : 0;                                \
-		if (!ONCE && r == fail && errno == ENOENT && mapped_retry(op_, &d)) { \
-			r = real ARGS;                                        \
-			d.err = r == fail ? errno : 0;                        \
-		}                                                             \
-		break;                                                        \
-	default:                                                              \
-		r = real ARGS;                                                \
-		break;                                                        \
-	}                                                                     \
-	shim_after(#name, &d, r == fail);                                     \
+	shim_after(#name, &pl.d, r == fail);                                  \
 	return r;
 
 /* ---- the wrappers ----
@@ -444,6 +490,63 @@ static FILE *sink_file(const char *mode)
 
 /* Two paths (rename, link): each side is decided on its own; a deny on
  * either side fails the call, a discard on either side drops it. */
+struct plan2 {
+	struct nopyc_decision d1, d2;
+	enum nopyc_verdict v1, v2;
+	enum nopyc_op op1, op2;
+	int c1, c2, calls;
+};
+
+static COLD enum plan_step plan2_begin(struct plan2 *pl,
+                                       enum nopyc_op op1, int dirfd1, const char **P1,
+                                       enum nopyc_op op2, int dirfd2, const char **P2)
+{
+	pl->op1 = op1;
+	pl->op2 = op2;
+	pl->calls = 0;
+	pl->c1 = nopyc_path_is_candidate(*P1);
+	pl->c2 = nopyc_path_is_candidate(*P2);
+	pl->v1 = pl->c1 ? decide(op1, dirfd1, *P1, &pl->d1) : NOPYC_PASS;
+	pl->v2 = pl->c2 ? decide(op2, dirfd2, *P2, &pl->d2) : NOPYC_PASS;
+	if (pl->v1 == NOPYC_FAIL || pl->v2 == NOPYC_FAIL) {
+		errno = pl->v1 == NOPYC_FAIL ? pl->d1.err : pl->d2.err;
+		return PLAN_FAIL;
+	}
+	if (pl->v1 == NOPYC_SUCCEED || pl->v1 == NOPYC_SINK ||
+	    pl->v2 == NOPYC_SUCCEED || pl->v2 == NOPYC_SINK)
+		return PLAN_SUCCEED;
+	if (pl->v1 == NOPYC_MAPPED)
+		*P1 = pl->d1.mapped;
+	else if (pl->v1 == NOPYC_OVERLAY)
+		*P1 = overlay_pick(&pl->d1, *P1);
+	if (pl->v2 == NOPYC_MAPPED || pl->v2 == NOPYC_OVERLAY)
+		*P2 = pl->d2.mapped;
+	return short_write_guard(pl->v1, &pl->d1, pl->v2, &pl->d2) ? PLAN_FAIL : PLAN_CALL;
+}
+
+/* After the real call: 1 to call again (the new name's parents in TARGET
+ * were missing and are made now). */
+static COLD int plan2_next(struct plan2 *pl, int failed)
+{
+	int first = pl->calls++ == 0;
+	pl->d2.err = pl->d1.err = failed ? errno : 0;
+	if (!failed || errno != ENOENT)
+		return 0;
+	if (first && pl->v2 == NOPYC_MAPPED && mapped_retry(pl->op2, &pl->d2))
+		return 1;
+	if (errno == ENOENT && pl->v1 == NOPYC_MAPPED)
+		mapped_retry(pl->op1, &pl->d1);  /* EROFS if only in the original */
+	return 0;
+}
+
+static COLD void plan2_end(struct plan2 *pl, const char *name, int failed)
+{
+	if (pl->c1)
+		shim_after(name, &pl->d1, failed);
+	if (pl->c2)
+		shim_after(name, &pl->d2, failed);
+}
+
 #define PATH2(name, op1, dirfd1, op2, dirfd2, params, ARGS)                   \
 	static COLD int name##_slow SLOW_PARAMS params                        \
 	{                                                                     \
@@ -455,39 +558,21 @@ static FILE *sink_file(const char *mode)
 		}                                                             \
 		if (!UNCHECKED(from) || !UNCHECKED(to))                       \
 			return real ARGS;     /* EFAULT from the kernel */    \
-		int c1 = nopyc_path_is_candidate(from);                       \
-		int c2 = nopyc_path_is_candidate(to);                         \
-		struct nopyc_decision d1, d2;                                 \
-		enum nopyc_verdict v1 = c1 ? decide(op1, dirfd1, from, &d1) : NOPYC_PASS; \
-		enum nopyc_verdict v2 = c2 ? decide(op2, dirfd2, to, &d2) : NOPYC_PASS; \
-		int r;                                                        \
-		if (v1 == NOPYC_FAIL || v2 == NOPYC_FAIL) {                   \
-			errno = v1 == NOPYC_FAIL ? d1.err : d2.err;           \
-			r = -1;                                               \
-		} else if (v1 == NOPYC_SUCCEED || v1 == NOPYC_SINK ||         \
-		           v2 == NOPYC_SUCCEED || v2 == NOPYC_SINK) {         \
-			r = 0;                                                \
-		} else {                                                      \
-			if (v1 == NOPYC_MAPPED)                               \
-				P1 = d1.mapped;                               \
-			else if (v1 == NOPYC_OVERLAY)                         \
-				P1 = overlay_pick(&d1, from);                 \
-			if (v2 == NOPYC_MAPPED || v2 == NOPYC_OVERLAY)        \
-				P2 = d2.mapped;                               \
-			r = short_write_guard(v1, &d1, v2, &d2) ? -1 : real ARGS; \
-			d2.err = d1.err = r == -1 ? errno : 0;                \
-			if (r == -1 && errno == ENOENT && v2 == NOPYC_MAPPED && \
-			    mapped_retry(op2, &d2)) {                         \
+		struct plan2 pl;                                              \
+		int r = -1;                                                   \
+		switch (plan2_begin(&pl, op1, dirfd1, &P1, op2, dirfd2, &P2)) { \
+		case PLAN_CALL:                                               \
+			do                                                    \
 				r = real ARGS;                                \
-				d2.err = r == -1 ? errno : 0;                 \
-			}                                                     \
-			if (r == -1 && errno == ENOENT && v1 == NOPYC_MAPPED) \
-				mapped_retry(op1, &d1);                       \
+			while (plan2_next(&pl, r == -1));                     \
+			break;                                                \
+		case PLAN_SUCCEED:                                            \
+			r = 0;                                                \
+			break;                                                \
+		default:                                                      \
+			break;                                                \
 		}                                                             \
-		if (c1)                                                       \
-			shim_after(#name, &d1, r == -1);                      \
-		if (c2)                                                       \
-			shim_after(#name, &d2, r == -1);                      \
+		plan2_end(&pl, #name, r == -1);                               \
 		return r;                                                     \
 	}                                                                     \
 	EXPORT int name params                                                \

@@ -21,6 +21,9 @@ void shim_resolve_all(void);
 /* The real lstat, for the few checks the shim makes itself. */
 int shim_lstat(const char *path, struct stat *st);
 
+/* The real open of a log file, for appending. */
+int shim_open_append(const char *path);
+
 /* Diagnostics, set once from NOPYC_LOG, NOPYC_DRYRUN and NOPYC_STATS. */
 struct shim_diag {
 	int log_fd;             /* NOPYC_LOG=stderr: 2; else -1 */
