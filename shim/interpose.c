@@ -39,14 +39,14 @@ int __lxstat(int, const char *, struct stat *);
 int __lxstat64(int, const char *, struct stat64 *);
 int __fxstatat(int, int, const char *, struct stat *, int);
 int __fxstatat64(int, int, const char *, struct stat64 *, int);
-/* The version the __xstat family keeps as compat-only symbols since 2.33,
- * which plain dlsym no longer finds. */
+/* The versions the __xstat family keeps as compat-only symbols since 2.33,
+ * in case plain dlsym no longer finds them. */
 #if defined(__x86_64__)
-#define GLIBC_BASE_VERSION "GLIBC_2.2.5"
+#define GLIBC_OLD_VERSIONS "GLIBC_2.2.5", "GLIBC_2.4"
 #elif defined(__i386__)
-#define GLIBC_BASE_VERSION "GLIBC_2.0"
+#define GLIBC_OLD_VERSIONS "GLIBC_2.0", "GLIBC_2.2", "GLIBC_2.4"
 #elif defined(__aarch64__)
-#define GLIBC_BASE_VERSION "GLIBC_2.17"
+#define GLIBC_OLD_VERSIONS "GLIBC_2.17"
 #endif
 #else
 #define GLIBC(x)
@@ -77,9 +77,10 @@ static COLD void *real_resolve(struct real *r)
 	void *fn;
 	int saved = errno;
 	fn = dlsym(RTLD_NEXT, r->name);
-#ifdef GLIBC_BASE_VERSION
-	if (!fn)
-		fn = dlvsym(RTLD_NEXT, r->name, GLIBC_BASE_VERSION);
+#ifdef GLIBC_OLD_VERSIONS
+	static const char *const old[] = { GLIBC_OLD_VERSIONS };
+	for (size_t i = 0; !fn && i < sizeof old / sizeof *old; i++)
+		fn = dlvsym(RTLD_NEXT, r->name, old[i]);
 #endif
 	errno = saved;
 	__atomic_store_n(&r->fn, fn, __ATOMIC_RELAXED);
