@@ -1,8 +1,9 @@
 /* The interposition layer: real-symbol lookup, and one thin wrapper per
  * symbol in wrappers.def that asks the core for a verdict and acts on it.
  *
- * Hot path (a path that is not a cache candidate): one string scan, then a
- * tail call of the real function with the caller's errno untouched.
+ * Hot path (a read no rule can change, or a path that is not a cache
+ * candidate): at most one look at the path string, then a tail call of the
+ * real function with the caller's errno untouched.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -209,14 +210,36 @@ int shim_open_append(const char *path)
 }
 
 /* Create the missing directories between the redirect TARGET and the
- * mapped path, mode 0700.  TARGET itself is not re-created: if it vanished,
- * the call fails (ENOENT) instead of writing to a place nobody checked. */
+ * mapped path, mode 0700: climb from the parent until a level exists (one
+ * mkdir when only the last is missing, the usual case), then come back down.
+ * TARGET itself is not re-created: if it vanished, the call fails (ENOENT)
+ * instead of writing to a place nobody checked. */
 static int make_parents(const struct nopyc_decision *d)
 {
 	char dir[sizeof d->buf];
 	size_t len = strlen(d->mapped), tlen = d->rule->target_len;
 	memcpy(dir, d->mapped, len + 1);
-	for (size_t i = tlen + 1; i < len; i++) {
+	size_t parent = len;
+	while (parent > tlen && dir[parent] != '/')
+		parent--;
+	size_t top = parent;
+	for (;;) {
+		if (top <= tlen) {
+			errno = ENOENT;
+			return parent <= tlen ? 0 : -1;
+		}
+		dir[top] = '\0';
+		int rc = REAL(mkdir)(dir, 0700);
+		dir[top] = '/';
+		if (rc == 0 || errno == EEXIST)
+			break;
+		if (errno != ENOENT)
+			return -1;
+		do
+			top--;
+		while (top > tlen && dir[top] != '/');
+	}
+	for (size_t i = top + 1; i <= parent; i++) {
 		if (dir[i] != '/')
 			continue;
 		dir[i] = '\0';
