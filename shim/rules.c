@@ -22,6 +22,14 @@ const char *nopyc_action_name(enum nopyc_action action)
 	return action_names[action];
 }
 
+/* The message quotes the user's bytes: keep it one printable line. */
+static void scrub(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 static int fail(struct nopyc_rules *rules, const char *source, unsigned pos,
                 const char *fmt, ...)
 {
@@ -36,6 +44,7 @@ static int fail(struct nopyc_rules *rules, const char *source, unsigned pos,
 	va_start(ap, fmt);
 	vsnprintf(rules->error + n, sizeof rules->error - (size_t)n, fmt, ap);
 	va_end(ap);
+	scrub(rules->error);
 	rules->off = 1;
 	return -1;
 }
@@ -288,6 +297,7 @@ int nopyc_rules_load(struct nopyc_rules *rules, const char *env_rules,
 			snprintf(rules->error, sizeof rules->error,
 			         "NOPYC_CONFIG %.*s: cannot read it: %s", 256, env_config,
 			         err == EILSEQ ? "it contains a NUL byte" : strerror(err));
+			scrub(rules->error);
 			rules->off = 1;
 			return -1;
 		}

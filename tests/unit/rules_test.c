@@ -138,6 +138,9 @@ static void errors(void)
 	/* NOPYC_RULES counts rules: blank and comment entries do not count */
 	PARSE_ERR("deny /a/**\n\n# comment\n;;\ndeyn /b/**", "NOPYC_RULES rule 2: unknown action \"deyn\"");
 	PARSE_ERR("DENY /a/**", "NOPYC_RULES rule 1: unknown action \"DENY\"");
+	/* the user's control bytes never reach the terminal: one printable line */
+	PARSE_ERR_EXACT("d\x1b[2Jeny\r /a/**",
+	                "NOPYC_RULES rule 1: unknown action \"d?[2Jeny\" (expected allow, deny, discard or redirect)");
 	/* a file counts lines: blank and comment lines count */
 	PARSE_ERR_FILE("/etc/nopyc.conf", "deny /a/**\n# comment\ndeyn /b/**",
 	               "/etc/nopyc.conf line 3: unknown action \"deyn\"");
