@@ -89,7 +89,7 @@ const struct nopyc_rules *shim_config(void)
 	if (loading)
 		return rules_off();
 	/* No lock (a fork could strand it): racing first callers each load and
-	 * the first to publish wins.  Their messages are said once (say_once). */
+	 * the first to publish wins.  Their messages are said once (said_config). */
 	loading = 1;
 	rules = load();
 	loading = 0;

@@ -125,14 +125,10 @@ static int add_rule(struct nopyc_rules *rules, const char *source, unsigned pos,
 		return 0;
 	}
 
-	enum nopyc_action action = NOPYC_ALLOW;
 	size_t a;
 	for (a = 0; a < sizeof action_names / sizeof *action_names; a++)
 		if (strcmp(word[0], action_names[a]) == 0)
 			break;
-	int nargs = a == NOPYC_REDIRECT ? 2 : 1;
-	const char *problem = NULL;
-	char target[NOPYC_PATH_MAX];
 	if (a == sizeof action_names / sizeof *action_names) {
 		fail(rules, source, pos,
 		     "unknown action \"%.*s\" (expected allow, deny, discard or redirect)",
@@ -140,7 +136,10 @@ static int add_rule(struct nopyc_rules *rules, const char *source, unsigned pos,
 		free(copy);
 		return -1;
 	}
-	action = (enum nopyc_action)a;
+	enum nopyc_action action = (enum nopyc_action)a;
+	int nargs = action == NOPYC_REDIRECT ? 2 : 1;
+	const char *problem = NULL;
+	char target[NOPYC_PATH_MAX];
 	if (n < 1 + nargs)
 		problem = action == NOPYC_REDIRECT && n == 2 ?
 		          "missing TARGET (write: redirect PATTERN TARGET)" :
