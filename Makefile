@@ -11,8 +11,9 @@ SHIMFLAGS = -std=gnu11 -fPIC -fvisibility=hidden -fno-delete-null-pointer-checks
             -D_GNU_SOURCE -Iinclude -Ishim $(WARN)
 
 CORE_SRC = shim/glob.c shim/path.c shim/rules.c shim/target.c shim/decide.c
-SHIM_SRC = $(CORE_SRC) shim/config.c shim/diag.c shim/interpose.c
-HEADERS  = include/nopyc.h shim/shim.h shim/wrappers.def
+SHIM_SRC = $(CORE_SRC) shim/real.c shim/start.c shim/diag.c shim/act.c \
+           shim/parents.c shim/wrappers.c
+HEADERS  = include/nopyc.h $(wildcard shim/*.h) shim/wrappers.def
 
 SHIM_OBJ = $(SHIM_SRC:shim/%.c=$(BUILD)/obj/%.o)
 
@@ -24,7 +25,7 @@ all: $(BUILD)/libnopyc.so
 
 # Size: everything but the wrappers runs once per process or once per cache
 # path, so it is built for size; code that never reaches a cancellation
-# point needs no unwind tables (interpose, config, rules and diag keep
+# point needs no unwind tables (the interposition files, rules and diag keep
 # theirs, so pthread_cancel can unwind through them).
 SMALL    = -Os
 NOUNWIND = -fno-asynchronous-unwind-tables -fno-unwind-tables
@@ -33,7 +34,7 @@ OBJFLAGS_path   = $(SMALL) $(NOUNWIND)
 OBJFLAGS_decide = $(SMALL) $(NOUNWIND)
 OBJFLAGS_target = $(SMALL) $(NOUNWIND)
 OBJFLAGS_rules  = $(SMALL)
-OBJFLAGS_config = $(SMALL)
+OBJFLAGS_start  = $(SMALL)
 OBJFLAGS_diag   = $(SMALL)
 
 $(BUILD)/obj/%.o: shim/%.c $(HEADERS) | $(BUILD)/obj

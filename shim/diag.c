@@ -1,7 +1,8 @@
 /* Diagnostics: messages, NOPYC_LOG lines, NOPYC_DRYRUN, NOPYC_STATS.
  * Only ever reached for cache paths; stdio is never used (the host's
  * buffers are not ours), each message is one write(2). */
-#include "shim.h"
+#include "diag.h"
+#include "real.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -156,7 +157,10 @@ static void log_line(const char *call, const struct nopyc_decision *d,
 	put_errno(&l, failed ? err : 0);
 
 	if (shim_diag.log_path) {
-		int fd = shim_open_append(shim_diag.log_path);
+		/* the real open: the log file may itself be a cache path, and
+		 * the wrapper would log its own logging without end */
+		int fd = REAL(open)(shim_diag.log_path,
+		                    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
 		if (fd >= 0) {
 			emit(fd, &l);
 			close(fd);
@@ -187,7 +191,7 @@ void shim_after(const char *call, const struct nopyc_decision *d, int failed)
 		         ": cannot write there; caches are not being saved");
 	} else if (d->verdict == NOPYC_MAPPED && failed && err == ENOENT) {
 		struct stat st;
-		if (shim_lstat(d->rule->target, &st) != 0) {
+		if (REAL(lstat)(d->rule->target, &st) != 0) {
 			static int once;
 			shim_say(&once, "redirect TARGET ", d->rule->target,
 			         " has vanished; caches are not being saved");

@@ -1,8 +1,10 @@
-/* The process's configuration: read from the environment once, published
- * without a lock, so a wrapper called before our constructor (from another
- * library's constructor) or from many threads at once gets the same rules. */
-#include "nopyc.h"
-#include "shim.h"
+/* Start-up: the process's configuration, read from the environment once and
+ * published without a lock, so a wrapper called before our constructor (from
+ * another library's constructor) or from many threads at once gets the same
+ * rules; and the constructor, which also looks up every real symbol. */
+#include "start.h"
+#include "diag.h"
+#include "real.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +105,6 @@ const struct nopyc_rules *shim_config(void)
 
 __attribute__((constructor)) static void shim_init(void)
 {
-	shim_resolve_all();
+	real_resolve_all();
 	shim_config();
 }
