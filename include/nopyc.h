@@ -9,6 +9,27 @@
 #define NOPYC_H
 
 #include <stddef.h>
+#include <sys/types.h>
+
+struct stat;
+
+/* ---- the system, as the loading layer gives it ------------------------ */
+
+/* The few libc functions the core needs that the shim also wraps.  The core
+ * never calls them by name (inside a preloaded process that name would bind
+ * to the shim's own wrapper): the layer that loads it passes them in.  The
+ * shim passes the real symbols (RTLD_NEXT); the tools and tests pass libc's
+ * own, with NOPYC_SYS_LIBC. */
+struct nopyc_sys {
+	int (*open)(const char *path, int flags, ...);
+	int (*lstat)(const char *path, struct stat *st);
+	int (*mkdir)(const char *path, mode_t mode);
+	int (*chmod)(const char *path, mode_t mode);
+};
+
+/* Initialiser for a program that is not preloaded (needs <fcntl.h> and
+ * <sys/stat.h>):  static const struct nopyc_sys sys = NOPYC_SYS_LIBC; */
+#define NOPYC_SYS_LIBC { open, lstat, mkdir, chmod }
 
 /* Longest path the core handles.  Longer inputs are left alone (the call goes
  * through untouched), so the kernel decides, exactly as without the shim. */
@@ -48,8 +69,10 @@ int nopyc_rules_parse(struct nopyc_rules *rules, const char *source,
                       const char *text, unsigned euid);
 
 /* The effective configuration from the environment values given (either may
- * be NULL).  Reads the config file itself.  Neither set: `deny **`. */
-int nopyc_rules_load(struct nopyc_rules *rules, const char *env_rules,
+ * be NULL).  Reads the config file itself (sys->open).  Neither set:
+ * `deny **`. */
+int nopyc_rules_load(struct nopyc_rules *rules, const struct nopyc_sys *sys,
+                     const char *env_rules,
                      const char *env_config, unsigned euid);
 
 void nopyc_rules_free(struct nopyc_rules *rules);
@@ -57,8 +80,9 @@ void nopyc_rules_free(struct nopyc_rules *rules);
 /* Check (and create, mode 0700, if missing) each redirect TARGET; refuse an
  * unsafe one (symlink, not a directory, other owner, group/other-writable).
  * Writes one message per refused TARGET into `msg` (newline-separated).
- * Returns the number refused. */
-int nopyc_rules_check_targets(struct nopyc_rules *rules, unsigned euid,
+ * Uses sys->lstat, sys->mkdir, sys->chmod.  Returns the number refused. */
+int nopyc_rules_check_targets(struct nopyc_rules *rules,
+                              const struct nopyc_sys *sys, unsigned euid,
                               char *msg, size_t msgsz);
 
 /* First rule whose pattern matches the absolute normalised `path`, or NULL. */

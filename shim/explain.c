@@ -15,11 +15,14 @@
 #include "nopyc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+static const struct nopyc_sys sys = NOPYC_SYS_LIBC;
 
 static int strict(void)
 {
@@ -48,7 +51,7 @@ static int check_targets(struct nopyc_rules *rules, unsigned euid, char *msg,
 	for (size_t i = 0; i < rules->count; i++)
 		made[i] = rules->rule[i].action == NOPYC_REDIRECT &&
 		          lstat(rules->rule[i].target, &st) != 0 && errno == ENOENT;
-	int refused = nopyc_rules_check_targets(rules, euid, msg, msgsz);
+	int refused = nopyc_rules_check_targets(rules, &sys, euid, msg, msgsz);
 	if (why) {
 		/* The reason for each refused rule, one rule at a time. */
 		for (size_t i = 0; i < rules->count; i++) {
@@ -56,7 +59,7 @@ static int check_targets(struct nopyc_rules *rules, unsigned euid, char *msg,
 			if (!rules->rule[i].target_refused)
 				continue;
 			struct nopyc_rules one = { .rule = &rules->rule[i], .count = 1 };
-			nopyc_rules_check_targets(&one, euid, why[i], sizeof why[i]);
+			nopyc_rules_check_targets(&one, &sys, euid, why[i], sizeof why[i]);
 		}
 	}
 	for (size_t i = 0; i < rules->count; i++)
@@ -314,7 +317,7 @@ int main(int argc, char **argv)
 
 	unsigned euid = (unsigned)geteuid();
 	struct nopyc_rules rules = { 0 };
-	int loaded = nopyc_rules_load(&rules, getenv("NOPYC_RULES"),
+	int loaded = nopyc_rules_load(&rules, &sys, getenv("NOPYC_RULES"),
 	                              getenv("NOPYC_CONFIG"), euid) == 0;
 	int status = do_check ? check(&rules, loaded, euid) :
 	                        explain(&rules, loaded, euid, argc, argv);

@@ -235,9 +235,9 @@ int nopyc_rules_parse(struct nopyc_rules *rules, const char *source,
 	return 0;
 }
 
-static char *read_file(const char *name, int *err)
+static char *read_file(const struct nopyc_sys *sys, const char *name, int *err)
 {
-	int fd = open(name, O_RDONLY | O_CLOEXEC);
+	int fd = sys->open(name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		*err = errno;
 		return NULL;
@@ -282,7 +282,8 @@ static char *read_file(const char *name, int *err)
 	return buf;
 }
 
-int nopyc_rules_load(struct nopyc_rules *rules, const char *env_rules,
+int nopyc_rules_load(struct nopyc_rules *rules, const struct nopyc_sys *sys,
+                     const char *env_rules,
                      const char *env_config, unsigned euid)
 {
 	if (!env_rules && !env_config)
@@ -291,7 +292,7 @@ int nopyc_rules_load(struct nopyc_rules *rules, const char *env_rules,
 		return -1;
 	if (env_config) {
 		int err = 0;
-		char *text = read_file(env_config, &err);
+		char *text = read_file(sys, env_config, &err);
 		if (!text) {
 			snprintf(rules->error, sizeof rules->error,
 			         "NOPYC_CONFIG %.*s: cannot read it: %s", 256, env_config,

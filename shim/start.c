@@ -6,11 +6,42 @@
 #include "diag.h"
 #include "real.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static struct nopyc_rules *published;
+
+/* The core's system calls: the real ones, never our own wrappers. */
+static int sys_open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
+		va_list ap;
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	return REAL(open)(path, flags, mode);
+}
+
+static int sys_lstat(const char *path, struct stat *st)
+{
+	return REAL(lstat)(path, st);
+}
+
+static int sys_mkdir(const char *path, mode_t mode)
+{
+	return REAL(mkdir)(path, mode);
+}
+
+static int sys_chmod(const char *path, mode_t mode)
+{
+	return REAL(chmod)(path, mode);
+}
+
+static const struct nopyc_sys real_sys = { sys_open, sys_lstat, sys_mkdir, sys_chmod };
 
 /* No memory for the rules, or asked for from inside their loading: pass
  * everything through.  Zeroed (.bss, not in the file), set on use. */
@@ -54,7 +85,7 @@ static struct nopyc_rules *load(void)
 	if (!rules)
 		return rules_off();
 	unsigned euid = (unsigned)geteuid();
-	if (nopyc_rules_load(rules, getenv("NOPYC_RULES"), getenv("NOPYC_CONFIG"), euid)) {
+	if (nopyc_rules_load(rules, &real_sys, getenv("NOPYC_RULES"), getenv("NOPYC_CONFIG"), euid)) {
 		nopyc_rules_free(rules);
 		if (strict()) {
 			shim_say(NULL, rules->error, "; exiting because NOPYC_STRICT=1", "");
@@ -64,7 +95,7 @@ static struct nopyc_rules *load(void)
 		return rules;
 	}
 	char msg[2048];
-	shim_diag.refused_targets = nopyc_rules_check_targets(rules, euid, msg, sizeof msg);
+	shim_diag.refused_targets = nopyc_rules_check_targets(rules, &real_sys, euid, msg, sizeof msg);
 	if (shim_diag.refused_targets) {
 		if (strict()) {
 			shim_say(NULL, msg, "; exiting because NOPYC_STRICT=1", "");
@@ -84,7 +115,11 @@ static struct nopyc_rules *load(void)
 
 const struct nopyc_rules *shim_config(void)
 {
-	static __thread int loading;  /* a wrapper reached from load() itself */
+	/* load() calls no wrapper of ours (the core gets the real functions,
+	 * the structure check proves the library never binds to itself); the
+	 * flag stays as defence against what we do not control: a malloc or
+	 * dlsym of another preloaded library that opens a cache path. */
+	static __thread int loading;
 	struct nopyc_rules *rules = __atomic_load_n(&published, __ATOMIC_ACQUIRE);
 	if (__builtin_expect(rules != NULL, 1))
 		return rules;

@@ -8,18 +8,19 @@
 #include <sys/stat.h>
 
 /* NULL if `target` is (made) a safe directory, else why it is refused. */
-static const char *target_problem(const char *target, unsigned euid)
+static const char *target_problem(const struct nopyc_sys *sys,
+                                  const char *target, unsigned euid)
 {
 	struct stat st;
-	if (lstat(target, &st) != 0) {
+	if (sys->lstat(target, &st) != 0) {
 		if (errno != ENOENT)
 			return strerror(errno);
-		if (mkdir(target, 0700) == 0)
-			chmod(target, 0700);  /* exactly 0700, whatever the umask */
+		if (sys->mkdir(target, 0700) == 0)
+			sys->chmod(target, 0700);  /* exactly 0700, whatever the umask */
 		else if (errno != EEXIST)
 			return errno == ENOENT ? "its parent directory does not exist" :
 			       strerror(errno);
-		if (lstat(target, &st) != 0)
+		if (sys->lstat(target, &st) != 0)
 			return strerror(errno);
 	}
 	if (S_ISLNK(st.st_mode))
@@ -33,7 +34,8 @@ static const char *target_problem(const char *target, unsigned euid)
 	return NULL;
 }
 
-int nopyc_rules_check_targets(struct nopyc_rules *rules, unsigned euid,
+int nopyc_rules_check_targets(struct nopyc_rules *rules,
+                              const struct nopyc_sys *sys, unsigned euid,
                               char *msg, size_t msgsz)
 {
 	int refused = 0;
@@ -44,7 +46,7 @@ int nopyc_rules_check_targets(struct nopyc_rules *rules, unsigned euid,
 		struct nopyc_rule *r = &rules->rule[i];
 		if (r->action != NOPYC_REDIRECT)
 			continue;
-		const char *why = target_problem(r->target, euid);
+		const char *why = target_problem(sys, r->target, euid);
 		if (!why)
 			continue;
 		r->target_refused = 1;

@@ -216,7 +216,7 @@ static void redirect_edges(void)
 	snprintf(text, sizeof text, "redirect /srv/** %s; allow **", dir);
 	r = rules_of(text);
 	char msg[1024];
-	CHECK_INT(nopyc_rules_check_targets(&r, (unsigned)geteuid(), msg, sizeof msg), 1);
+	CHECK_INT(nopyc_rules_check_targets(&r, &unit_sys, (unsigned)geteuid(), msg, sizeof msg), 1);
 	for (int op = 0; op < NOPS; op++)
 		DECIDE(&r, op, NULL, "/srv/__pycache__/m.pyc",
 		       op == NOPYC_OP_READ ? NOPYC_PASS : NOPYC_FAIL, EROFS, NULL);

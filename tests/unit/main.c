@@ -1,7 +1,9 @@
 /* Runs every unit suite; the only main() in tests/unit/. */
 #include "unit.h"
 
+#include <fcntl.h>
 #include <ftw.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,6 +55,8 @@ static void on_alarm(int sig)
 	(void)ignored;
 	_exit(1);
 }
+
+const struct nopyc_sys unit_sys = NOPYC_SYS_LIBC;
 
 int main(void)
 {

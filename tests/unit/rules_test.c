@@ -355,7 +355,7 @@ static void load(void)
 	struct nopyc_rules r = { 0 };
 
 	/* neither set: deny ** */
-	CHECK_INT(nopyc_rules_load(&r, NULL, NULL, 1000), 0);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, NULL, NULL, 1000), 0);
 	CHECK_INT(r.count, 1);
 	CHECK_INT(r.off, 0);
 	if (r.count == 1) {
@@ -367,13 +367,13 @@ static void load(void)
 
 	/* NOPYC_RULES only */
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_load(&r, "allow /a/**", NULL, 1000), 0);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, "allow /a/**", NULL, 1000), 0);
 	CHECK_INT(r.count, 1);
 	nopyc_rules_free(&r);
 
 	/* NOPYC_RULES set but empty: no rules (everything goes through) */
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_load(&r, "", NULL, 1000), 0);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, "", NULL, 1000), 0);
 	CHECK_INT(r.count, 0);
 	nopyc_rules_free(&r);
 
@@ -384,7 +384,7 @@ static void load(void)
 		"\n"
 		"redirect /opt/** /run/c/%u ; allow **\n");
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_load(&r, "discard /srv/app/**; allow /srv/**", conf, 7), 0);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, "discard /srv/app/**; allow /srv/**", conf, 7), 0);
 	CHECK_INT(r.count, 5);
 	if (r.count == 5) {
 		CHECK_INT(r.rule[0].action, NOPYC_DISCARD);
@@ -403,14 +403,14 @@ static void load(void)
 
 	/* the file alone */
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_load(&r, NULL, conf, 7), 0);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, NULL, conf, 7), 0);
 	CHECK_INT(r.count, 3);
 	nopyc_rules_free(&r);
 
 	/* an error in the file names the file and the line */
 	char *bad = write_file("bad.conf", "deny /a/**\n\n  \n# c\nallow relative/**\n");
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_load(&r, "allow /x/**", bad, 0), -1);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, "allow /x/**", bad, 0), -1);
 	CHECK_INT(r.off, 1);
 	char want[1024];
 	snprintf(want, sizeof want, "%s line 5: pattern must be absolute", bad);
@@ -419,7 +419,7 @@ static void load(void)
 
 	/* an error in NOPYC_RULES stops before the file */
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_load(&r, "allow /x/**; deny", bad, 0), -1);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, "allow /x/**; deny", bad, 0), -1);
 	CHECK_CONTAINS(r.error, "NOPYC_RULES rule 2: missing PATTERN");
 	nopyc_rules_free(&r);
 
@@ -427,7 +427,7 @@ static void load(void)
 	char missing[512];
 	snprintf(missing, sizeof missing, "%s/no-such.conf", unit_tmpdir());
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_load(&r, "allow /x/**", missing, 0), -1);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, "allow /x/**", missing, 0), -1);
 	CHECK_INT(r.off, 1);
 	snprintf(want, sizeof want, "NOPYC_CONFIG %s: cannot read it: No such file or directory", missing);
 	CHECK_STR(r.error, want);
@@ -435,7 +435,7 @@ static void load(void)
 
 	/* a directory */
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_load(&r, NULL, unit_tmpdir(), 0), -1);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, NULL, unit_tmpdir(), 0), -1);
 	CHECK_CONTAINS(r.error, "cannot read it: Is a directory");
 	nopyc_rules_free(&r);
 
@@ -449,7 +449,7 @@ static void load(void)
 		close(fd);
 	}
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_load(&r, NULL, nulfile, 0), -1);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, NULL, nulfile, 0), -1);
 	CHECK_CONTAINS(r.error, "it contains a NUL byte");
 	nopyc_rules_free(&r);
 
@@ -466,7 +466,7 @@ static void load(void)
 		fclose(f);
 	}
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_load(&r, NULL, bigname, 0), -1);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, NULL, bigname, 0), -1);
 	snprintf(want, sizeof want, "%s line 3001: unknown action \"bogus\"", bigname);
 	CHECK_CONTAINS(r.error, want);
 	nopyc_rules_free(&r);

@@ -37,7 +37,7 @@ static void target_at(const char *file, int line, const char *target,
 		nopyc_rules_free(&r);
 		return;
 	}
-	int refused = nopyc_rules_check_targets(&r, (unsigned)geteuid(), msg, sizeof msg);
+	int refused = nopyc_rules_check_targets(&r, &unit_sys, (unsigned)geteuid(), msg, sizeof msg);
 	if (!why) {
 		if (refused == 0 && msg[0] == '\0' && !r.rule[1].target_refused)
 			unit_passed++;
@@ -130,7 +130,7 @@ void test_targets(void)
 		struct nopyc_rules r;
 		char msg[1024];
 		CHECK_INT(one_redirect(&r, tpath("theirs")), 0);
-		CHECK_INT(nopyc_rules_check_targets(&r, (unsigned)geteuid() + 1, msg, sizeof msg), 1);
+		CHECK_INT(nopyc_rules_check_targets(&r, &unit_sys, (unsigned)geteuid() + 1, msg, sizeof msg), 1);
 		CHECK_CONTAINS(msg, "it is owned by another user");
 		nopyc_rules_free(&r);
 	}
@@ -147,7 +147,7 @@ void test_targets(void)
 	         "deny %s/**; redirect /a/** %s; redirect /b/** %s; allow /c/**; redirect /d/** %s",
 	         tpath("file"), tpath("open"), tpath("ok755"), tpath("link"));
 	CHECK_INT(nopyc_rules_parse(&r, "NOPYC_RULES", text, (unsigned)geteuid()), 0);
-	CHECK_INT(nopyc_rules_check_targets(&r, (unsigned)geteuid(), msg, sizeof msg), 2);
+	CHECK_INT(nopyc_rules_check_targets(&r, &unit_sys, (unsigned)geteuid(), msg, sizeof msg), 2);
 	char want[2048];
 	snprintf(want, sizeof want,
 	         "redirect TARGET %s refused: it is writable by group or others (chmod go-w it); rule 2 acts as deny\n"
@@ -167,7 +167,7 @@ void test_targets(void)
 		char *small = sz ? malloc(sz) : NULL;
 		for (size_t i = 0; i < r.count; i++)
 			r.rule[i].target_refused = 0;
-		CHECK_INT(nopyc_rules_check_targets(&r, (unsigned)geteuid(), small, sz), 2);
+		CHECK_INT(nopyc_rules_check_targets(&r, &unit_sys, (unsigned)geteuid(), small, sz), 2);
 		if (sz) {
 			CHECK(memchr(small, '\0', sz) != NULL);
 			CHECK(strncmp(small, want, strlen(small)) == 0);
@@ -180,7 +180,7 @@ void test_targets(void)
 	r = (struct nopyc_rules){ 0 };
 	snprintf(text, sizeof text, "redirect ** %s/%%u", top);
 	CHECK_INT(nopyc_rules_parse(&r, "NOPYC_RULES", text, (unsigned)geteuid()), 0);
-	CHECK_INT(nopyc_rules_check_targets(&r, (unsigned)geteuid(), msg, sizeof msg), 0);
+	CHECK_INT(nopyc_rules_check_targets(&r, &unit_sys, (unsigned)geteuid(), msg, sizeof msg), 0);
 	snprintf(text, sizeof text, "%s/%u", top, (unsigned)geteuid());
 	CHECK(lstat(text, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid());
 	nopyc_rules_free(&r);

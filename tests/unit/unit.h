@@ -10,7 +10,13 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "nopyc.h"
+
 extern unsigned long unit_passed, unit_failed;
+
+/* libc's own open, lstat, mkdir, chmod, for the core (the tests are not
+ * preloaded). */
+extern const struct nopyc_sys unit_sys;
 
 void unit_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
