@@ -10,7 +10,8 @@ WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-
 SHIMFLAGS = -std=gnu11 -fPIC -fvisibility=hidden -fno-delete-null-pointer-checks \
             -D_GNU_SOURCE -Iinclude -Ishim $(WARN)
 
-CORE_SRC = shim/glob.c shim/path.c shim/rules.c shim/target.c shim/decide.c
+CORE_SRC = shim/glob.c shim/path.c shim/rules.c shim/target.c shim/decide.c \
+           shim/config.c
 SHIM_SRC = $(CORE_SRC) shim/real.c shim/start.c shim/diag.c shim/act.c \
            shim/parents.c shim/wrappers.c
 HEADERS  = include/nopyc.h $(wildcard shim/*.h) shim/wrappers.def
@@ -33,6 +34,7 @@ OBJFLAGS_glob   = $(SMALL) $(NOUNWIND)
 OBJFLAGS_path   = $(SMALL) $(NOUNWIND)
 OBJFLAGS_decide = $(SMALL) $(NOUNWIND)
 OBJFLAGS_target = $(SMALL) $(NOUNWIND)
+OBJFLAGS_config = $(SMALL) $(NOUNWIND)
 OBJFLAGS_rules  = $(SMALL)
 OBJFLAGS_start  = $(SMALL)
 OBJFLAGS_diag   = $(SMALL)
@@ -63,10 +65,14 @@ clean:
 	rm -rf $(BUILD)
 
 # ---- the nopyc command: nopyc-explain, install, uninstall ----
-# nopyc-explain runs `nopyc --check` and `nopyc --explain`: the decision core
-# (the shim's own parser and decision code) without the LD_PRELOAD layer.
-EXPLAIN_OBJ = $(CORE_SRC:shim/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/explain.o
+# nopyc-explain (scripts/nopyc-explain.c) runs `nopyc --check` and `nopyc
+# --explain`: the decision core (the shim's own parser, configuration reader
+# and decision code) without the LD_PRELOAD layer.
+EXPLAIN_OBJ = $(CORE_SRC:shim/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/nopyc-explain.o
 all: $(BUILD)/nopyc-explain
+
+$(BUILD)/obj/nopyc-explain.o: scripts/nopyc-explain.c include/nopyc.h | $(BUILD)/obj
+	$(CC) $(SHIMFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/nopyc-explain: $(EXPLAIN_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(EXPLAIN_OBJ)

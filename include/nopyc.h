@@ -35,6 +35,29 @@ struct nopyc_sys {
  * through untouched), so the kernel decides, exactly as without the shim. */
 #define NOPYC_PATH_MAX 4096
 
+/* ---- configuration: the NOPYC_* environment --------------------------- */
+
+struct nopyc_config {
+	const char *rules;     /* NOPYC_RULES, NULL if unset */
+	const char *config;    /* NOPYC_CONFIG (a file name), NULL if unset */
+	const char *log;       /* NOPYC_LOG as given, NULL if unset */
+	int dryrun;            /* NOPYC_DRYRUN=1 */
+	int stats;             /* NOPYC_STATS=1 */
+	int strict;            /* NOPYC_STRICT=1: a configuration fault exits */
+};
+
+/* Read every NOPYC_* variable (getenv; no allocation).  The one reader of
+ * the environment, for the library and the tools. */
+void nopyc_config_read(struct nopyc_config *c);
+
+/* What follows a configuration message ("nopyc: " + message + this):
+ * `config_error` 1 for an error that turns nopyc off, 0 for a refused
+ * redirect TARGET (its rule acts as deny). */
+const char *nopyc_config_suffix(const struct nopyc_config *c, int config_error);
+
+/* "ENOENT", "EROFS", ... ("ok" for 0); NULL for a value not in the list. */
+const char *nopyc_errno_name(int e);
+
 /* ---- rules ------------------------------------------------------------ */
 
 enum nopyc_action {

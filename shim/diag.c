@@ -56,34 +56,9 @@ static void put_uint(struct line *l, unsigned long v)
 		l->buf[l->len++] = d[--n];
 }
 
-static const char *errno_name(int e)
-{
-	switch (e) {
-	case 0: return "ok";
-	case ENOENT: return "ENOENT";
-	case EROFS: return "EROFS";
-	case EEXIST: return "EEXIST";
-	case EACCES: return "EACCES";
-	case EPERM: return "EPERM";
-	case ENOSPC: return "ENOSPC";
-	case EDQUOT: return "EDQUOT";
-	case ENOTDIR: return "ENOTDIR";
-	case EISDIR: return "EISDIR";
-	case ENOTEMPTY: return "ENOTEMPTY";
-	case ENAMETOOLONG: return "ENAMETOOLONG";
-	case EXDEV: return "EXDEV";
-	case EBADF: return "EBADF";
-	case EINVAL: return "EINVAL";
-	case EIO: return "EIO";
-	case ELOOP: return "ELOOP";
-	case ENOSYS: return "ENOSYS";
-	}
-	return NULL;
-}
-
 static void put_errno(struct line *l, int e)
 {
-	const char *name = errno_name(e);
+	const char *name = nopyc_errno_name(e);
 	if (name) {
 		put(l, name);
 	} else {
@@ -228,9 +203,9 @@ static const char *absolute_log_path(const char *log)
 	return path;
 }
 
-void shim_diag_load(void)
+void shim_diag_load(const struct nopyc_config *c)
 {
-	const char *log = getenv("NOPYC_LOG");
+	const char *log = c->log;
 	if (log && *log) {
 		if (strcmp(log, "stderr") == 0 || strcmp(log, "-") == 0)
 			shim_diag.log_fd = 2;
@@ -239,8 +214,6 @@ void shim_diag_load(void)
 		else
 			shim_diag.log_path = absolute_log_path(log);
 	}
-	const char *dry = getenv("NOPYC_DRYRUN");
-	shim_diag.dryrun = dry && strcmp(dry, "1") == 0;
-	const char *stats = getenv("NOPYC_STATS");
-	shim_diag.stats = stats && strcmp(stats, "1") == 0;
+	shim_diag.dryrun = c->dryrun;
+	shim_diag.stats = c->stats;
 }

@@ -14,7 +14,7 @@ struct shim_diag {
 	int refused_targets;
 };
 extern struct shim_diag shim_diag;
-void shim_diag_load(void);
+void shim_diag_load(const struct nopyc_config *c);
 
 /* One "nopyc: ..." line on stderr (one write(2), errno kept); with `once`,
  * at most once per flag. */

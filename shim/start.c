@@ -69,36 +69,31 @@ static int reads_matter(const struct nopyc_rules *rules)
 	return 0;
 }
 
-static int strict(void)
-{
-	const char *s = getenv("NOPYC_STRICT");
-	return s && strcmp(s, "1") == 0;
-}
-
 /* Racing first loads say their message once. */
 static int said_config;
 
 static struct nopyc_rules *load(void)
 {
-	shim_diag_load();
+	struct nopyc_config c;
+	nopyc_config_read(&c);
+	shim_diag_load(&c);
 	struct nopyc_rules *rules = calloc(1, sizeof *rules);
 	if (!rules)
 		return rules_off();
 	unsigned euid = (unsigned)geteuid();
-	if (nopyc_rules_load(rules, &real_sys, getenv("NOPYC_RULES"), getenv("NOPYC_CONFIG"), euid)) {
+	if (nopyc_rules_load(rules, &real_sys, c.rules, c.config, euid)) {
 		nopyc_rules_free(rules);
-		if (strict()) {
-			shim_say(NULL, rules->error, "; exiting because NOPYC_STRICT=1", "");
+		shim_say(c.strict ? NULL : &said_config, rules->error,
+		         nopyc_config_suffix(&c, 1), "");
+		if (c.strict)
 			_exit(2);
-		}
-		shim_say(&said_config, rules->error, "; nopyc is off in this process", "");
 		return rules;
 	}
 	char msg[2048];
 	shim_diag.refused_targets = nopyc_rules_check_targets(rules, &real_sys, euid, msg, sizeof msg);
 	if (shim_diag.refused_targets) {
-		if (strict()) {
-			shim_say(NULL, msg, "; exiting because NOPYC_STRICT=1", "");
+		if (c.strict) {
+			shim_say(NULL, msg, nopyc_config_suffix(&c, 0), "");
 			_exit(2);
 		}
 		/* one line per refused TARGET, each with the prefix */

@@ -1,9 +1,10 @@
 /* nopyc-explain: `nopyc --check` and `nopyc --explain PATH...`.
  *
- * Linked with the decision core only (glob, path, rules, target, decide), so
- * the rules are parsed, TARGETs checked and paths decided by exactly the code
- * the shim runs; never preloaded.  Reads NOPYC_RULES, NOPYC_CONFIG and
- * NOPYC_STRICT as the shim does, with the effective uid of this process.
+ * Linked with the decision core only (shim/glob.c path.c rules.c target.c
+ * decide.c config.c), so the environment is read, the rules parsed, TARGETs
+ * checked, paths decided and messages worded by exactly the code the shim
+ * runs; never preloaded (the core gets libc's own open, lstat, mkdir,
+ * chmod).  Uses the effective uid of this process.
  *
  *   nopyc-explain --check            the rules, numbered; or the shim's message
  *   nopyc-explain --explain PATH...  what nopyc does with each path
@@ -24,10 +25,11 @@
 
 static const struct nopyc_sys sys = NOPYC_SYS_LIBC;
 
+static struct nopyc_config config;  /* every NOPYC_* variable */
+
 static int strict(void)
 {
-	const char *s = getenv("NOPYC_STRICT");
-	return s && strcmp(s, "1") == 0;
+	return config.strict;
 }
 
 /* The shim's one-line message (shim_say): "nopyc: " A B, one write. */
@@ -73,8 +75,7 @@ static int check_targets(struct nopyc_rules *rules, unsigned euid, char *msg,
 static int check(struct nopyc_rules *rules, int loaded, unsigned euid)
 {
 	if (!loaded) {
-		say(rules->error, strict() ? "; exiting because NOPYC_STRICT=1" :
-		                             "; nopyc is off in this process");
+		say(rules->error, nopyc_config_suffix(&config, 1));
 		return 2;
 	}
 	char msg[2048];
@@ -90,7 +91,7 @@ static int check(struct nopyc_rules *rules, int loaded, unsigned euid)
 	for (size_t i = 0; i < rules->count; i++)
 		printf("%u %s\n", rules->rule[i].number, rules->rule[i].text);
 	if (refused) {
-		say(msg, strict() ? "; exiting because NOPYC_STRICT=1" : "");
+		say(msg, nopyc_config_suffix(&config, 0));
 		return strict() ? 2 : 1;
 	}
 	return 0;
@@ -100,11 +101,8 @@ static int check(struct nopyc_rules *rules, int loaded, unsigned euid)
 
 static const char *errno_name(int e)
 {
-	switch (e) {
-	case EROFS: return "EROFS";
-	case ENAMETOOLONG: return "ENAMETOOLONG";
-	}
-	return "an error";
+	const char *name = nopyc_errno_name(e);
+	return name ? name : "an error";
 }
 
 /* What a call whose verdict is `v` does, for `op` on the decided path. */
@@ -257,8 +255,7 @@ static int explain(struct nopyc_rules *rules, int loaded, unsigned euid,
 	char (*why)[512] = NULL;
 	char *made = NULL;
 	if (!loaded) {
-		say(rules->error, strict() ? "; exiting because NOPYC_STRICT=1" :
-		                             "; nopyc is off in this process");
+		say(rules->error, nopyc_config_suffix(&config, 1));
 		if (strict())
 			return 2;
 		status = 2;
@@ -271,7 +268,7 @@ static int explain(struct nopyc_rules *rules, int loaded, unsigned euid,
 		}
 		char msg[2048];
 		if (check_targets(rules, euid, msg, sizeof msg, why, made)) {
-			say(msg, strict() ? "; exiting because NOPYC_STRICT=1" : "");
+			say(msg, nopyc_config_suffix(&config, 0));
 			status = strict() ? 2 : 1;
 		}
 		for (size_t i = 0; i < rules->count; i++)
@@ -317,8 +314,9 @@ int main(int argc, char **argv)
 
 	unsigned euid = (unsigned)geteuid();
 	struct nopyc_rules rules = { 0 };
-	int loaded = nopyc_rules_load(&rules, &sys, getenv("NOPYC_RULES"),
-	                              getenv("NOPYC_CONFIG"), euid) == 0;
+	nopyc_config_read(&config);
+	int loaded = nopyc_rules_load(&rules, &sys, config.rules, config.config,
+	                              euid) == 0;
 	int status = do_check ? check(&rules, loaded, euid) :
 	                        explain(&rules, loaded, euid, argc, argv);
 	nopyc_rules_free(&rules);
