@@ -21,8 +21,8 @@ SHIM_OBJ = $(SHIM_SRC:shim/%.c=$(BUILD)/obj/%.o)
 UNIT_SRC = $(wildcard tests/unit/*.c)
 SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all test unit clean
-all: $(BUILD)/libnopyc.so
+.PHONY: all test unit clean tags
+all: $(BUILD)/libnopyc.so $(BUILD)/wrapped-symbols
 
 # Size: everything but the wrappers runs once per process or once per cache
 # path, so it is built for size; code that never reaches a cancellation
@@ -50,10 +50,28 @@ $(BUILD)/libnopyc.so: $(SHIM_OBJ)
 $(BUILD)/obj:
 	mkdir -p $@
 
+# The wrapped names, one a line, from the table itself (the preprocessor
+# expands wrappers.def as the library's build does): what the tests check.
+$(BUILD)/wrapped-symbols: tests/c/wrapped-names.c shim/wrappers.def | $(BUILD)/obj
+	$(CC) -E -P -D_GNU_SOURCE -Ishim tests/c/wrapped-names.c | \
+	    awk '{ for (i = 1; i < NF; i++) if ($$i == "NOPYC_WRAPPED") print $$(i + 1) }' | \
+	    LC_ALL=C sort >$@.tmp
+	mv $@.tmp $@
+
 # The decision core, unit-tested directly under ASan and UBSan.
 $(BUILD)/unit-tests: $(UNIT_SRC) $(CORE_SRC) $(HEADERS) | $(BUILD)/obj
 	$(CC) -std=gnu11 -D_GNU_SOURCE -Iinclude -g -O1 $(WARN) $(SANITIZE) \
 	    -o $@ $(UNIT_SRC) $(CORE_SRC)
+
+# An editor's tags file (Universal Ctags): every function and macro, and
+# each wrapped symbol at its line of wrappers.def, from where the family
+# macro (PATH1, OPEN, ...) leads to wrappers.c and the plan it names.
+CTAGS ?= ctags
+tags:
+	$(CTAGS) -f $@ --langmap=C:+.def --kinds-C=+p \
+	    '--regex-C=/^[ \t]*(GLIBC\()?PATH1\([^,]+, *([A-Za-z_0-9]+),/\2/w,wrapped/' \
+	    '--regex-C=/^[ \t]*(GLIBC\()?(OPEN2?|CREAT|FOPEN|FREOPEN|PATH2)\(([A-Za-z_0-9]+),/\3/w,wrapped/' \
+	    shim/*.c shim/*.h shim/wrappers.def include/*.h scripts/*.c
 
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
