@@ -92,6 +92,7 @@ assert_pycs_sound() {
 	run pyc_report "$1"
 	assert_success
 	assert_output --regexp '^valid=[0-9]+ bad=0 temp=0$'
+	# shellcheck disable=SC2154  # output: set by bats' run
 	PYC_VALID=${output#valid=}
 	PYC_VALID=${PYC_VALID%% *}
 }

@@ -5,6 +5,8 @@
 # for_each_python FUNC runs FUNC for every interpreter in its own subshell
 # (with `set -e`), in a fresh directory, and fails the test naming every
 # interpreter whose run failed, with that run's output.
+# Each Python runs in a subshell on purpose (its variables die with it).
+# shellcheck disable=SC2030,SC2031
 
 # The interpreters to test, one path per line: every pyenv version, Debian's
 # python3, PyPy.  NOPYC_TEST_PYTHONS (space-separated paths) overrides.
