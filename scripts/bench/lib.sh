@@ -127,7 +127,7 @@ bench_calc() {
 	local -a vars=()
 	local a
 	for a in "$@"; do vars+=(-v "$a"); done
-	r=$(awk "${vars[@]}" "BEGIN {print $expr}") || die "cannot compute $expr"
+	r=$(awk "${vars[@]}" "BEGIN {print ($expr)}") || die "cannot compute $expr"
 	printf -v "$var" '%s' "$r"
 }
 
