@@ -36,7 +36,7 @@ ro=(
 )
 # shellcheck disable=SC2016 # expanded by the inner bash
 unshare -m --propagation private bash -c '
-	set -e
+	set -eo pipefail
 	src=$1 ro=$2 tmp=$3 check=$4; shift 4
 	mount --bind "$src" "$ro"
 	mount -o remount,bind,ro "$ro"
@@ -44,8 +44,8 @@ unshare -m --propagation private bash -c '
 	if touch "$ro/lib/probe" 2>/dev/null; then echo "tree is not read-only" >&2; exit 1; fi
 	"$@"
 	# proof: the second start had its pycs on the tmpfs, none in the tree
-	a=$(find "$tmp/second" -name "*.pyc" | wc -l)
-	b=$(find "$ro" -name "*.pyc" | wc -l)
+	a=$(find "$tmp/second" -name "*.pyc" | wc -l) || exit 1
+	b=$(find "$ro" -name "*.pyc" | wc -l) || exit 1
 	echo "$a $b" >"$check"
 	' bash "$W/ro-src" "$W/ro" "$W/tmpfs" "$W/ro.check" \
 	"$BENCH_TIMER" -r "$R" -w 1 -s 13 -o "$W/ro.raw" -- "${ro[@]}" >"$W/ro.out" ||
