@@ -16,7 +16,17 @@
 #     bench_skip REASON       the whole measurement cannot run here (exits 0)
 # A measurement that exits non-zero is reported as failed (its log is in the
 # report's results directory); a missing tool or program is a skip with a
-# stated reason, never a failure.
+# stated reason, never a failure.  It runs in an empty directory (Python
+# lists the current one) that it must leave empty; W is its scratch space.
+# The targets are judged by the report alone (targets.tsv).
+#
+# Helpers below: numbers (median, bench_quantile, bench_fmt, bench_calc);
+# the timer (bench_time, bench_timer_load, bench_time_cells,
+# bench_pair_ratio); callgrind (bench_callgrind, bench_ir, bench_spawn,
+# bench_wait_all, bench_need_valgrind); finding interpreters and tools
+# (bench_find_python, bench_find_django, bench_find_valgrind, bench_probe);
+# shared set-ups (bench_warm_python, bench_copy_tree, bench_percall_setup,
+# bench_percall_env).
 #
 # The driver exports, before any measurement runs:
 #   BENCH_ROOT      the source tree          BENCH_DIR      scripts/bench
@@ -129,17 +139,6 @@ bench_calc() {
 	for a in "$@"; do vars+=(-v "$a"); done
 	r=$(awk "${vars[@]}" "BEGIN {print ($expr)}") || die "cannot compute $expr"
 	printf -v "$var" '%s' "$r"
-}
-
-# bench_meets VALUE LIMIT: LIMIT is <=N, <N, >=N or >N; false for n/a
-bench_meets() {
-	local v=$1 op=${2%%[0-9.-]*} n=${2##*[<>=]}
-	[[ -n $v && $v != nan && $v != n/a ]] || return 1
-	awk -v x="$v" -v y="$n" -v op="$op" 'BEGIN {
-	    if (op == "<=") ok = x <= y; else if (op == "<") ok = x < y
-	    else if (op == ">=") ok = x >= y; else if (op == ">") ok = x > y
-	    else exit 2
-	    exit !ok}'
 }
 
 # ---- the interleaving timer (timer.c) -----------------------------------
