@@ -152,8 +152,9 @@ fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 	        $(BUILD)/fuzz/corpus/$$t tests/fuzz/corpus/$$t; \
 	done
 
-# Benchmark (never part of `make test`): per-call cost, start-up, Django,
-# memory; prints a table of ratios.  `make bench BENCH_QUICK=1` for a smoke run.
+# Benchmark (never part of `make test`): scripts/bench/run runs each
+# measurement scripts/bench/p*.sh, then the report judges scripts/bench/targets.tsv.
+# `make bench BENCH_QUICK=1` for a smoke run.
 .PHONY: bench
 bench: $(BUILD)/libnopyc.so
-	BENCH_QUICK=$(BENCH_QUICK) NOPYC_LIB=$(abspath $(BUILD)/libnopyc.so) scripts/bench
+	BENCH_QUICK=$(BENCH_QUICK) NOPYC_LIB=$(abspath $(BUILD)/libnopyc.so) scripts/bench/run

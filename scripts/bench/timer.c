@@ -1,6 +1,6 @@
-/* bench-time: an interleaving timer for the nopyc benchmark (scripts/bench).
+/* timer: an interleaving timer for the nopyc benchmark (scripts/bench/).
  *
- *   bench-time [-r ROUNDS] [-w WARMUP] [-s SEED] [-o RAWFILE] -- SCENARIO [:: SCENARIO]...
+ *   timer [-r ROUNDS] [-w WARMUP] [-s SEED] [-o RAWFILE] -- SCENARIO [:: SCENARIO]...
  *   SCENARIO := NAME [prep=SHELL-COMMAND] [-u VAR]... [VAR=VALUE]... COMMAND [ARG]...
  *
  * Every round runs each scenario once, in a freshly shuffled order, so each
@@ -46,7 +46,7 @@ struct scenario {
 
 static void die(const char *msg)
 {
-	fprintf(stderr, "bench-time: %s\n", msg);
+	fprintf(stderr, "timer: %s\n", msg);
 	exit(2);
 }
 
@@ -132,7 +132,7 @@ static double run(const char *name, char **argv, char **envp, long *rss, double 
 	double t0 = now_ms();
 	int err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp);
 	if (err) {
-		fprintf(stderr, "bench-time: %s: %s: %s\n", name, argv[0], strerror(err));
+		fprintf(stderr, "timer: %s: %s: %s\n", name, argv[0], strerror(err));
 		exit(2);
 	}
 	int status;
@@ -143,7 +143,7 @@ static double run(const char *name, char **argv, char **envp, long *rss, double 
 	double t1 = now_ms();
 	posix_spawn_file_actions_destroy(&fa);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "bench-time: scenario %s: %s failed (status %d)\n",
+		fprintf(stderr, "timer: scenario %s: %s failed (status %d)\n",
 		        name, argv[0], status);
 		exit(2);
 	}
@@ -200,7 +200,7 @@ int main(int argc, char **argv)
 		case 'w': warmup = atoi(optarg); break;
 		case 's': seed = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'o': rawfile = optarg; break;
-		default: die("usage: bench-time [-r ROUNDS] [-w WARMUP] [-s SEED] [-o RAW] -- SCENARIO [:: SCENARIO]...");
+		default: die("usage: timer [-r ROUNDS] [-w WARMUP] [-s SEED] [-o RAW] -- SCENARIO [:: SCENARIO]...");
 		}
 	}
 	if (rounds < 1)

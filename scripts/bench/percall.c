@@ -1,7 +1,7 @@
-/* bench-percall: the per-call loop of the nopyc benchmark (scripts/bench).
+/* percall: the per-call loop of the nopyc benchmark (scripts/bench/).
  *
- *   bench-percall OP PATH N        process mode
- *   bench-percall OP PATH N ab     in-process A/B mode
+ *   percall OP PATH N        process mode
+ *   percall OP PATH N ab     in-process A/B mode
  *
  * Process mode calls OP on PATH N times in a loop and prints one line:
  *   ns_per_call=<wall> cpu_ns_per_call=<process CPU time> maxrss_kb=<int>
@@ -125,14 +125,14 @@ static int ab(enum op op, const char *path, long n)
 {
 	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
 	if (!libc) {
-		fprintf(stderr, "bench-percall: libc.so.6 not loaded: %s\n", dlerror());
+		fprintf(stderr, "percall: libc.so.6 not loaded: %s\n", dlerror());
 		return 1;
 	}
 	direct_stat64 = (int (*)(const char *, struct stat64 *))dlsym(libc, "stat64");
 	direct_open64 = (int (*)(const char *, int, ...))dlsym(libc, "open64");
 	direct_access = (int (*)(const char *, int))dlsym(libc, "access");
 	if (!direct_stat64 || !direct_open64 || !direct_access) {
-		fprintf(stderr, "bench-percall: libc symbols not found\n");
+		fprintf(stderr, "percall: libc symbols not found\n");
 		return 1;
 	}
 	long pairs = n / BATCH < 1 ? 1 : n / BATCH;
@@ -164,7 +164,7 @@ static int ab(enum op op, const char *path, long n)
 		r[i] = a[i] / b[i];
 	}
 	if (failures) {
-		fprintf(stderr, "bench-percall: %ld calls failed\n", failures);
+		fprintf(stderr, "percall: %ld calls failed\n", failures);
 		return 1;
 	}
 	printf("a_ns=%.2f b_ns=%.2f added_ns=%.2f ratio=%.4f\n",
