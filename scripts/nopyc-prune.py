@@ -230,9 +230,10 @@ def prune(target, dry_run):
             except OSError:
                 continue
             src, kind = source_of(rel_dir, name)
-            why = verdict(dirfd, name, src, kind, st) if kind and stat.S_ISREG(st.st_mode) else None
+            regular = stat.S_ISREG(st.st_mode)
+            why = verdict(dirfd, name, src, kind, st) if kind and regular else None
             if why is None:
-                kept += kind is not None
+                kept += bool(kind and regular)
                 left += 1
                 continue
             path = os.path.join(dirpath, name)

@@ -5,12 +5,14 @@
 #
 #   PYTHON nopyc-warm.py JOBS PATH...     (JOBS 0: one per CPU)
 #
-# Runs on Python 2.7 and 3.x.  Each file goes through compileall.compile_file,
-# which leaves a cache that is already up to date as it is (it reads it
-# through the library: under redirect, TARGET first, then the original).
-# Prints one line; exit status 1 if a file did not compile.
+# Runs on Python 2.7 and 3.x.  A file whose cache is up to date, as import
+# would judge it (the cache read through the library: under redirect, TARGET
+# first, then the original), is left as it is; every other file goes through
+# compileall.compile_file.  Prints one line; exit status 1 if a file did not
+# compile.
 import compileall
 import os
+import struct
 import sys
 
 
@@ -28,9 +30,58 @@ def sources(paths):
                     yield os.path.join(d, f)
 
 
+def cache_of(path):
+    try:
+        import importlib.util
+        return importlib.util.cache_from_source(path)
+    except ImportError:  # Python 2: beside the source
+        return path + ("c" if __debug__ else "o")
+
+
+def up_to_date(path):
+    """Would import use the cache of `path` as it is?  The checks of
+    importlib._bootstrap_external (SourceLoader.get_code): magic number,
+    then the source's mtime and size, or for a checked-hash pyc its hash;
+    Python 2 and 3.0-3.2: magic and mtime."""
+    try:
+        st = os.stat(path)
+        with open(cache_of(path), "rb") as f:
+            head = f.read(16)
+    except (IOError, OSError, NotImplementedError, ValueError):
+        return False
+    mtime = int(st.st_mtime) & 0xFFFFFFFF
+    size = st.st_size & 0xFFFFFFFF
+    try:
+        import importlib.util
+        magic = importlib.util.MAGIC_NUMBER
+    except (ImportError, AttributeError):
+        import imp
+        magic = imp.get_magic()
+        return len(head) >= 8 and head[:4] == magic and \
+            struct.unpack("<I", head[4:8])[0] == mtime
+    if head[:4] != magic:
+        return False
+    if sys.version_info < (3, 7):
+        return len(head) >= 12 and struct.unpack("<II", head[4:12]) == (mtime, size)
+    if len(head) < 16:
+        return False
+    flags = struct.unpack("<I", head[4:8])[0]
+    if flags & 1:
+        if not flags & 2:
+            return True  # unchecked hash: import never compares it
+        with open(path, "rb") as f:
+            return importlib.util.source_hash(f.read()) == head[8:16]
+    return struct.unpack("<II", head[8:16]) == (mtime, size)
+
+
 def compile_one(path):
-    # quiet=1: only errors are printed
-    return bool(compileall.compile_file(path, None, False, None, 1))
+    """'fresh', 'compiled' or 'failed'."""
+    if up_to_date(path):
+        return "fresh"
+    # quiet=1: only errors are printed; force: compile_file's own check
+    # compares the mtime only
+    ok = compileall.compile_file(path, None, True, None, 1)
+    return "compiled" if ok else "failed"
 
 
 def compile_all(files, jobs):
@@ -60,12 +111,12 @@ def main():
             jobs = 1
     files = list(sources(sys.argv[2:]))
     results = compile_all(files, jobs)
-    failed = results.count(False)
+    failed = results.count("failed")
     impl = getattr(sys, "implementation", None)
     tag = getattr(impl, "cache_tag", None) or "python%d.%d" % sys.version_info[:2]
-    sys.stdout.write("nopyc warm: %s (%s): %d source file%s, %d failed to compile\n"
-                     % (sys.executable, tag, len(files),
-                        "" if len(files) == 1 else "s", failed))
+    sys.stdout.write("nopyc warm: %s (%s): %d source file%s: %d compiled, %d up to date, %d failed\n"
+                     % (sys.executable, tag, len(files), "" if len(files) == 1 else "s",
+                        results.count("compiled"), results.count("fresh"), failed))
     sys.stdout.flush()
     return 1 if failed else 0
 
