@@ -1093,9 +1093,22 @@ read: goes through"
 	assert_file_executable "$root/usr/bin/nopyc"
 	assert_file_exists "$root/usr/lib/libnopyc.so"
 	assert_file_executable "$root/usr/libexec/nopyc/nopyc-explain"
+	assert_file_exists "$root/usr/libexec/nopyc/nopyc-warm.py"
+	assert_file_exists "$root/usr/libexec/nopyc/nopyc-prune.py"
 	assert_file_exists "$root/usr/share/man/man1/nopyc.1"
 	grep -qx "nopyc_libdir='/usr/lib'" "$root/usr/bin/nopyc" ||
 		fail "LIBDIR not baked into the installed wrapper"
+	# stripped: no symbol table, no debug information (the build has both)
+	local f
+	for f in "$NOPYC_TEST_ROOT/build/libnopyc.so" "$NOPYC_TEST_ROOT/build/nopyc-explain"; do
+		readelf -S "$f" | grep -q ' \.symtab ' || fail "$f has no symbol table to strip"
+	done
+	for f in "$root/usr/lib/libnopyc.so" "$root/usr/libexec/nopyc/nopyc-explain"; do
+		run readelf -S "$f"
+		assert_success
+		refute_output --partial ' .symtab '
+		refute_output --partial ' .debug_info '
+	done
 
 	local inst=$root/usr/bin/nopyc
 	run env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" "$inst" "$PY" -c 'import os; print(os.environ["LD_PRELOAD"])'
@@ -1111,6 +1124,17 @@ read: goes through"
 	run "$inst" --deny '/srv/**' --check
 	assert_success
 	assert_output '1 deny /srv/**'
+	# warm and prune find their scripts
+	remove_caches "$T"
+	local tgt=$BATS_TEST_TMPDIR/pyc
+	mkdir -m 700 "$tgt"
+	run env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" "$inst" --redirect "$tgt" warm --python "$PY" "$T"
+	assert_success
+	assert_file_exists "$(mapped_pyc "$tgt" "$A")"
+	rm "$A"
+	run "$inst" prune "$tgt"
+	assert_success
+	assert_line "removed $(mapped_pyc "$tgt" "$A") (its source $A no longer exists)"
 
 	run --separate-stderr env MANWIDTH=80 man -l "$root/usr/share/man/man1/nopyc.1"
 	assert_success
@@ -1120,6 +1144,14 @@ read: goes through"
 	run make -s -C "$NOPYC_TEST_ROOT" uninstall DESTDIR="$root" PREFIX=/usr
 	assert_success
 	assert_equal "$(find "$root" -type f)" ''
+
+	# STRIP= keeps the symbols
+	run make -s -C "$NOPYC_TEST_ROOT" install DESTDIR="$root" PREFIX=/usr STRIP=
+	assert_success
+	run readelf -S "$root/usr/lib/libnopyc.so"
+	assert_output --partial ' .symtab '
+	assert_output --partial ' .debug_info '
+	cmp "$NOPYC_TEST_ROOT/build/libnopyc.so" "$root/usr/lib/libnopyc.so" || fail "STRIP= changed the library"
 }
 
 @test "make install honours BINDIR, LIBDIR, LIBEXECDIR and MANDIR" {
