@@ -27,6 +27,13 @@ setup_file() {
 	export CONTAINERS_SKIP CONTAINERS_CONF
 }
 
+teardown_file() {
+	[[ -n $CONTAINERS_SKIP ]] && return 0
+	# images built from the base carry its label: drop the ones a rebuild
+	# left untagged, so runs do not pile them up
+	podman image prune -f --filter label=nopyc-rootfs >/dev/null 2>&1 || true
+}
+
 teardown() {
 	[[ -n $CONTAINERS_SKIP ]] && return 0
 	podman rm -f nopyc-test-shipped >/dev/null 2>&1 || true
