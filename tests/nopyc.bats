@@ -1076,7 +1076,9 @@ read: goes through"
 	for o in --rule --config --redirect --deny --allow --discard --strict \
 		--log --dry-run --stats --check --explain --help --version \
 		NOPYC_RULES NOPYC_CONFIG NOPYC_STRICT NOPYC_LOG NOPYC_DRYRUN \
-		NOPYC_STATS LD_PRELOAD 'EXIT STATUS' 'cannot find libnopyc.so'; do
+		NOPYC_STATS LD_PRELOAD 'EXIT STATUS' 'cannot find libnopyc.so' \
+		'warm [--python PY]... [--jobs N] PATH...' 'prune [--dry-run] TARGET...' \
+		'memfd_create(2)' 'not run: configuration error'; do
 		assert_output --partial -- "$o"
 	done
 	# No line wider than the terminal.
