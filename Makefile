@@ -101,6 +101,9 @@ LIBDIR     ?= $(PREFIX)/lib
 LIBEXECDIR ?= $(PREFIX)/libexec/nopyc
 MANDIR     ?= $(PREFIX)/share/man
 INSTALL    ?= install
+# Installed programs are stripped of symbols and debug information;
+# `make install STRIP=` keeps them (e.g. for a -debug package).
+STRIP      ?= strip
 
 # The installed wrapper knows LIBDIR and LIBEXECDIR (and still looks beside
 # itself first, so a DESTDIR tree works before it is moved into place).
@@ -110,6 +113,9 @@ install: all
 	    $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1
 	$(INSTALL) -m 644 $(BUILD)/libnopyc.so $(DESTDIR)$(LIBDIR)/libnopyc.so
 	$(INSTALL) -m 755 $(BUILD)/nopyc-explain $(DESTDIR)$(LIBEXECDIR)/nopyc-explain
+	$(if $(STRIP),$(STRIP) --strip-unneeded $(DESTDIR)$(LIBDIR)/libnopyc.so \
+	    $(DESTDIR)$(LIBEXECDIR)/nopyc-explain)
+	$(INSTALL) -m 644 scripts/nopyc-warm.py scripts/nopyc-prune.py $(DESTDIR)$(LIBEXECDIR)/
 	sed -e "s|^nopyc_libdir=$$|nopyc_libdir='$(LIBDIR)'|" \
 	    -e "s|^nopyc_libexecdir=$$|nopyc_libexecdir='$(LIBEXECDIR)'|" \
 	    scripts/nopyc >$(BUILD)/nopyc.installed
@@ -118,7 +124,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nopyc $(DESTDIR)$(LIBDIR)/libnopyc.so \
-	    $(DESTDIR)$(LIBEXECDIR)/nopyc-explain $(DESTDIR)$(MANDIR)/man1/nopyc.1
+	    $(DESTDIR)$(LIBEXECDIR)/nopyc-explain $(DESTDIR)$(MANDIR)/man1/nopyc.1 \
+	    $(DESTDIR)$(LIBEXECDIR)/nopyc-warm.py $(DESTDIR)$(LIBEXECDIR)/nopyc-prune.py
 	rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
 
 # Fuzzing the decision core with libFuzzer (clang): `make fuzz` first replays

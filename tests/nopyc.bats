@@ -1,3 +1,4 @@
+# shellcheck disable=SC2154 # $stderr and $stderr_lines are set by bats' run
 # The `nopyc` command (scripts/nopyc), its helper build/nopyc-explain
 # (--check, --explain), its man page and `make install`.
 #
@@ -70,7 +71,8 @@ mapped_pyc() { # TARGET SOURCE
 	assert_line --index 0 --partial 'usage: nopyc [OPTIONS] [--] COMMAND'
 	local o
 	for o in --rule --config --redirect --deny --allow --discard --strict \
-		--log --dry-run --stats --check --explain --help --version; do
+		--log --dry-run --stats --check --explain --help --version \
+		'warm [--python PY]... [--jobs N] PATH...' 'prune [--dry-run] TARGET...'; do
 		assert_output --partial -- "$o"
 	done
 	run "$NOPYC" -h
@@ -78,12 +80,28 @@ mapped_pyc() { # TARGET SOURCE
 	assert_line --index 0 --partial 'usage: nopyc'
 }
 
-@test "--version prints the version the man page carries" {
+@test "--version prints the version the man page carries, and the library's" {
 	run "$NOPYC" --version
 	assert_success
-	assert_output --regexp '^nopyc [0-9]+\.[0-9]+\.[0-9]+$'
-	grep -q "^\.TH NOPYC 1 .* \"$output\" " "$NOPYC_TEST_ROOT/scripts/nopyc.1" ||
-		fail "man page .TH does not say \"$output\""
+	assert_line --index 0 --regexp '^nopyc [0-9]+\.[0-9]+\.[0-9]+$'
+	grep -q "^\.TH NOPYC 1 .* \"${lines[0]}\" " "$NOPYC_TEST_ROOT/scripts/nopyc.1" ||
+		fail "man page .TH does not say \"${lines[0]}\""
+	# The library nopyc would load, with the version it records in its
+	# file as a what(1) string, "@(#)libnopyc VERSION".
+	local v
+	v=$(LC_ALL=C tr -c '[:print:]' '\n' <"$WLIB" | sed -n 's/^@(#)libnopyc \([^ ]*\).*/\1/p' | sed 1q)
+	if [[ -n $v ]]; then
+		assert_line --index 1 "libnopyc $v ($WLIB)"
+	else
+		assert_line --index 1 "libnopyc: version not recorded ($WLIB)"
+	fi
+	# A copy of the library that records one: its version is the one shown.
+	local x=$BATS_TEST_TMPDIR/copy
+	mkdir -p "$x/scripts" "$x/build"
+	cp "$NOPYC" "$x/scripts/nopyc"
+	{ cat "$WLIB"; printf '\0@(#)libnopyc 9.8.7\0'; } >"$x/build/libnopyc.so"
+	run "$x/scripts/nopyc" --version
+	assert_line --index 1 "libnopyc 9.8.7 ($x/build/libnopyc.so)"
 }
 
 @test "usage errors exit 125 with one clear line" {
@@ -380,18 +398,42 @@ mapped_pyc() { # TARGET SOURCE
 	assert_output '# no rules: every call on a cache path goes through'
 }
 
-@test "--strict: a bad rule stops the program with status 2" {
+# The library's message for the configuration error in NOPYC_RULES and
+# NOPYC_CONFIG, without its "nopyc: " prefix and the suffix saying what the
+# process does about it (from --check under --strict, whose suffix is fixed).
+library_message() { # NOPYC-ARGS...
+	local m
+	m=$("$NOPYC" --strict "$@" --check 2>&1 >/dev/null)
+	m=${m#nopyc: }
+	printf '%s\n' "${m%; exiting because NOPYC_STRICT=1}"
+}
+
+@test "a bad rule: the command is not run (exit 2), with the library's message naming the option" {
 	need_python
+	local msg
+	msg=$(library_message --rule 'deyn /x')
+	[[ $msg == 'NOPYC_RULES rule 1: unknown action "deyn" '* ]] || fail "unexpected library message: $msg"
+	run --separate-stderr nopyc_py --rule 'deyn /x' "$PY" "$T/main.py"
+	assert_equal "$status" 2
+	assert_equal "$output" ''
+	assert_equal "$stderr" "nopyc: --rule 'deyn /x':${msg#NOPYC_RULES rule 1:}
+nopyc: $PY not run: configuration error (nopyc --check shows the rules)"
+	assert_no_caches "$T"
+	# --strict: the same
 	run --separate-stderr nopyc_py --strict --rule 'deyn /x' "$PY" "$T/main.py"
 	assert_equal "$status" 2
 	assert_equal "$output" ''
-	assert_equal "$stderr" 'nopyc: NOPYC_RULES rule 1: unknown action "deyn" (expected allow, deny, discard or redirect); exiting because NOPYC_STRICT=1'
-	# Without --strict the program runs, with nopyc off.
-	run --separate-stderr nopyc_py --rule 'deyn /x' "$PY" "$T/main.py"
-	assert_success
-	assert_output "$NOPYC_TEST_TREE_OUTPUT"
-	assert_equal "$stderr" "$(unknown_action_message 'NOPYC_RULES rule 1' deyn)"
-	assert_cached "$A" "$B"
+	assert_no_caches "$T"
+	# A rule of the environment keeps its own place in NOPYC_RULES.
+	run --separate-stderr env NOPYC_RULES='allow /y/**; deyn /x' "$NOPYC" --deny '/z/**' touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 2
+	assert_equal "${stderr_lines[0]}" "nopyc: NOPYC_RULES rule 2:${msg#NOPYC_RULES rule 1:}"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+	# Several rules in one --rule: the one at fault is named by its option.
+	run --separate-stderr "$NOPYC" --deny '/z/**' --rule 'allow /a/**; deyn /x' touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 2
+	assert_equal "${stderr_lines[0]}" "nopyc: --rule 'allow /a/**; deyn /x':${msg#NOPYC_RULES rule 1:}"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
 }
 
 # ---- --log, --dry-run, --stats -------------------------------------------
@@ -447,16 +489,277 @@ mapped_pyc() { # TARGET SOURCE
 	assert_regex "$stderr" "call=mkdir path=$T/a/__pycache__ rule=1 action=deny verdict=fail\\(dry-run\\)"
 }
 
-@test "--stats: one line at exit with the counts per action" {
+# The summary line of --stats, or fail.
+stats_line() {
+	local l
+	l=$(printf '%s\n' "$stderr" | grep '^nopyc: stats') || fail "no stats line in: $stderr"
+	[[ $(printf '%s\n' "$l" | wc -l) == 1 ]] || fail "more than one stats line: $l"
+	printf '%s\n' "$l"
+}
+
+# stat_of FIELD: a number from the stats line in $stats ("processes",
+# "found", "not found", "redirected", "denied", "discarded", "allowed").
+stat_of() {
+	case $1 in
+	processes) [[ $stats =~ stats:\ ([0-9]+)\ process ]] ;;
+	found) [[ $stats =~ read:\ ([0-9]+)\ found ]] ;;
+	'not found') [[ $stats =~ ([0-9]+)\ not\ found ]] ;;
+	allowed) [[ $stats =~ allowed:\ ([0-9]+) ]] ;;
+	*) [[ $stats =~ ([0-9]+)\ $1 ]] ;;
+	esac || fail "no $1 in: $stats"
+	echo "${BASH_REMATCH[1]}"
+}
+
+@test "--stats: one summary for the whole command, every process counted once" {
 	need_python
+	local tgt=$BATS_TEST_TMPDIR/pyc three
+	mkdir -m 700 "$tgt"
+	three="'$PY' '$T/main.py'; '$PY' '$T/main.py'; '$PY' -c 'import sys; sys.path.insert(0, \"$T\"); import a.mod'"
+	# First run: 3 Python processes (and the shell), caches redirected.
+	run --separate-stderr nopyc_py --stats --rule "redirect $T/** $tgt" sh -c "$three"
+	assert_success
+	assert_equal "$output" "$NOPYC_TEST_TREE_OUTPUT
+$NOPYC_TEST_TREE_OUTPUT"
+	local stats
+	stats=$(stats_line)
+	assert_equal "$(stat_of processes)" 3
+	(($(stat_of redirected) > 0)) || fail "nothing redirected: $stats"
+	(($(stat_of 'not found') >= 4)) || fail "the first run found caches it had not written: $stats"
+	assert_equal "$(stat_of denied)" 0
+	assert_no_caches "$T"
+	assert_file_exists "$(mapped_pyc "$tgt" "$A")"
+	# No per-process line: the library's own NOPYC_STATS is not set.
+	refute_regex "$stderr" 'stats pid='
+	# Second run: the caches are read from TARGET, nothing is written.
+	run --separate-stderr nopyc_py --stats --rule "redirect $T/** $tgt" sh -c "$three"
+	assert_success
+	stats=$(stats_line)
+	assert_equal "$(stat_of redirected)" 0
+	assert_equal "$(stat_of 'not found')" 0
+	# main.py's run reads 4 caches (a, a.mod, b, b.mod), the -c one 2
+	(($(stat_of found) >= 4 + 4 + 2)) || fail "the modules' caches were not read: $stats"
+}
+
+@test "--stats: reads under deny are not counted as denials; writes are" {
+	need_python
+	# Caches beside the sources, written without nopyc.
+	run env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" "$PY" "$T/main.py"
+	assert_success
+	assert_cached "$A" "$B"
 	run --separate-stderr nopyc_py --stats "$PY" "$T/main.py"
 	assert_success
-	assert_output "$NOPYC_TEST_TREE_OUTPUT"
-	assert_regex "$stderr" '^nopyc: stats pid=[0-9]+ allow=0 deny=[1-9][0-9]* discard=0 redirect=0 no-rule=0 refused-targets=0$'
+	local stats
+	stats=$(stats_line)
+	assert_equal "$(stat_of denied)" 0
+	(($(stat_of found) >= 4)) || fail "the caches read are not counted: $stats"
+	# Without caches every write is denied, and counted.
+	remove_caches "$T"
+	run --separate-stderr nopyc_py --stats "$PY" "$T/main.py"
+	assert_success
+	stats=$(stats_line)
+	(($(stat_of denied) > 0)) || fail "no denial counted: $stats"
+	assert_no_caches "$T"
+	# discard and allow
+	run --separate-stderr nopyc_py --stats --discard '**' "$PY" -m compileall -q "$T"
+	assert_success
+	stats=$(stats_line)
+	(($(stat_of discarded) > 0)) || fail "no discard counted: $stats"
+	assert_no_caches "$T"
 	run --separate-stderr nopyc_py --stats --allow '**' "$PY" "$T/main.py"
 	assert_success
-	assert_regex "$stderr" '^nopyc: stats pid=[0-9]+ allow=[1-9][0-9]* deny=0 discard=0 redirect=0 no-rule=0 refused-targets=0$'
-	assert_cached "$A"
+	stats=$(stats_line)
+	(($(stat_of allowed) > 0)) || fail "nothing allowed: $stats"
+	assert_equal "$(stat_of redirected)/$(stat_of denied)/$(stat_of discarded)" 0/0/0
+	assert_cached "$A" "$B"
+}
+
+@test "--stats: waits for the command, passes its status, signals and standard input through" {
+	need_python
+	run --separate-stderr "$NOPYC" --stats sh -c 'exit 42'
+	assert_equal "$status" 42
+	stats_line >/dev/null
+	run "$NOPYC" --stats sh -c 'read -r line; echo "got $line"' <<<hello
+	assert_line 'got hello'
+	# The command dies of a signal: so does nopyc, after the summary.
+	run "$PY" -c 'import subprocess, sys
+r = subprocess.run([sys.argv[1], "--stats", "sh", "-c", "kill -TERM $$"], stderr=subprocess.PIPE)
+print(r.returncode, r.stderr.decode().count("nopyc: stats"), "Terminated" in r.stderr.decode())' "$NOPYC"
+	assert_output '-15 1 False'
+	# SIGTERM sent to nopyc reaches the command, which ends on its own.
+	run "$PY" -c 'import signal, subprocess, sys, time
+p = subprocess.Popen([sys.argv[1], "--stats", sys.executable, "-c", """
+import signal, sys, time
+signal.signal(signal.SIGTERM, lambda *a: (print("command got TERM", flush=True), sys.exit(7)))
+print("ready", flush=True)
+time.sleep(30)
+"""], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+assert p.stdout.readline() == b"ready\n"
+p.send_signal(signal.SIGTERM)
+out, err = p.communicate(timeout=20)
+print(p.returncode, out.decode().strip(), err.decode().count("nopyc: stats"))' "$NOPYC"
+	assert_output '7 command got TERM 1'
+	# SIGINT to the process group (a terminal's Ctrl-C): the command gets
+	# it once, not ignored (as sh would have it for a background job).
+	run "$PY" -c 'import os, signal, subprocess, sys
+p = subprocess.Popen([sys.argv[1], "--stats", sys.executable, "-c", """
+import sys, time
+try:
+    print("ready", flush=True)
+    time.sleep(30)
+except KeyboardInterrupt:
+    print("KeyboardInterrupt", flush=True)
+    sys.exit(5)
+"""], stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+assert p.stdout.readline() == b"ready\n"
+os.killpg(p.pid, signal.SIGINT)
+out, err = p.communicate(timeout=20)
+print(p.returncode, out.decode().strip(), err.decode().count("nopyc: stats"))' "$NOPYC"
+	assert_output '5 KeyboardInterrupt 1'
+}
+
+@test "--stats with --log FILE: the log is kept, the summary counts this command only" {
+	need_python
+	local log=$BATS_TEST_TMPDIR/decisions.log
+	echo 'nopyc: pid=1 call=mkdir path=/old/__pycache__ rule=1 action=deny verdict=fail mapped=- result=EROFS' >"$log"
+	run --separate-stderr nopyc_py --stats --log "$log" --allow '**' "$PY" "$T/main.py"
+	assert_success
+	local stats
+	stats=$(stats_line)
+	assert_equal "$(stat_of denied)" 0
+	assert_equal "$(stat_of processes)" 1
+	assert_file_contains "$log" "path=$T/a/__pycache__ rule=1 action=allow"
+	assert_equal "$(head -1 "$log")" 'nopyc: pid=1 call=mkdir path=/old/__pycache__ rule=1 action=deny verdict=fail mapped=- result=EROFS'
+	# --log - sends the lines to the terminal: --stats cannot read them.
+	run --separate-stderr "$NOPYC" --stats --log - touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 125
+	assert_equal "$stderr" 'nopyc: --stats reads the decision log, which --log - (NOPYC_LOG=stderr) sends to the terminal: use --log FILE with --stats'
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+}
+
+@test "--dry-run without --log or --stats says the decisions are not recorded" {
+	run --separate-stderr "$NOPYC" --dry-run true
+	assert_success
+	assert_equal "$stderr" 'nopyc: dry run: every call goes through and no decision is recorded: add --log FILE (or --log -) to see each one, or --stats for a summary'
+	run --separate-stderr "$NOPYC" --dry-run --log "$BATS_TEST_TMPDIR/l" true
+	assert_equal "$stderr" ''
+	need_python
+	run --separate-stderr nopyc_py --dry-run --stats "$PY" "$T/main.py"
+	assert_success
+	local stats
+	stats=$(stats_line)
+	[[ $stats == 'nopyc: stats (dry run: what the rules decided; every call went through): '* ]] || fail "$stats"
+	(($(stat_of denied) > 0)) || fail "$stats"
+	assert_cached "$A" "$B"
+}
+
+# ---- the usual slips ----------------------------------------------------------
+
+@test "a relative pattern is taken from the current directory (physical), as a relative DIR or FILE is" {
+	need_python
+	local here
+	cd "$T"
+	here=$(pwd -P)
+	run --separate-stderr "$NOPYC" --deny 'a/**' --rule 'allow ./b/**' --rule 'deny ../t/x/**; discard **/v/**' --check
+	assert_success
+	assert_output "1 deny $here/a/**
+2 allow $here/b/**
+3 deny $here/x/**
+4 discard **/v/**"
+	run nopyc_py --deny 'a/**' --allow '**' "$PY" main.py
+	assert_success
+	assert_output "$NOPYC_TEST_TREE_OUTPUT"
+	assert_not_cached "$A"
+	assert_cached "$B"
+	# Reached through a symbolic link: still the path Python sees.
+	ln -s "$T" "$BATS_TEST_TMPDIR/link"
+	cd "$BATS_TEST_TMPDIR/link"
+	run "$NOPYC" --deny 'a/**' --check
+	assert_output "1 deny $here/a/**"
+	# A directory whose name holds glob characters or blanks: escaped.
+	mkdir -p "$BATS_TEST_TMPDIR/we [i]rd*"
+	cd "$BATS_TEST_TMPDIR/we [i]rd*"
+	run "$NOPYC" --deny 'a/**' --rule 'redirect b/** pyc' --check
+	assert_success
+	assert_output "1 deny $(pwd -P | sed 's/[][ *]/\\&/g')/a/**
+2 redirect $(pwd -P | sed 's/[][ *]/\\&/g')/b/** $(pwd | sed 's/ /\\ /g')/pyc"
+}
+
+@test "a forgotten argument: the program is taken for the pattern; refused (exit 2), with the fix" {
+	need_python
+	cd "$T"
+	run --separate-stderr "$NOPYC" --deny "$PY" main.py
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --deny '$PY': '$PY' is a program, not a pattern: did the option lose its argument? Write e.g. nopyc --deny '/srv/app/**' $PY ..."
+	run --separate-stderr "$NOPYC" --allow sh -c true
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --allow 'sh': 'sh' is a program, not a pattern: did the option lose its argument? Write e.g. nopyc --allow '/srv/app/**' sh ..."
+	run --separate-stderr "$NOPYC" --log "$PY" main.py
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --log '$PY': that is a program: did --log lose its argument?"
+	run --separate-stderr "$NOPYC" --redirect "$PY" main.py
+	assert_equal "$status" 2
+	run --separate-stderr "$NOPYC" --config "$PY" main.py
+	assert_equal "$status" 2
+	# an unquoted rule: --rule took only its first word
+	run --separate-stderr "$NOPYC" --rule deny "$T/**" "$PY" main.py
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --rule 'deny': the rule has lost a word: quote the whole rule, e.g. --rule 'deny /srv/app/**' or --rule 'redirect /srv/app/** /run/pycache'"
+	assert_no_caches "$T"
+}
+
+@test "an unquoted ** that the shell expanded: refused (exit 2), with the fix" {
+	need_python
+	cd "$T"
+	# what `nopyc --deny a/** python3 main.py` becomes without quotes
+	local expanded=(a/*)
+	[[ ${#expanded[@]} -ge 2 ]] || fail "the test tree has too few files"
+	run --separate-stderr nopyc_py --deny "${expanded[@]}" "$PY" main.py
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --deny '${expanded[0]}' is followed by '${expanded[1]}': did the shell expand an unquoted pattern? Quote it: --deny 'a/**'"
+	assert_no_caches "$T"
+	# bash's globstar: the directory itself comes first
+	run --separate-stderr nopyc_py --deny a/ "${expanded[@]}" "$PY" main.py
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --deny 'a/': 'a/' is a directory: a pattern is matched against cache paths (.../__pycache__/NAME.pyc), so it never matches; for everything below it write 'a/**'"
+}
+
+@test "a pattern that can never match, or with '~': refused (exit 2), with the fix" {
+	run --separate-stderr "$NOPYC" --deny /srv/nowhere touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --deny '/srv/nowhere': '/srv/nowhere' has no wildcard and is not a cache path, so it never matches; for everything below it write '/srv/nowhere/**'"
+	run --separate-stderr "$NOPYC" --rule "allow $T" touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --rule 'allow $T': '$T' is a directory: a pattern is matched against cache paths (.../__pycache__/NAME.pyc), so it never matches; for everything below it write '$T/**'"
+	# shellcheck disable=SC2088 # the quoted ~ is the slip
+	run --separate-stderr "$NOPYC" --deny '~/proj/**' touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --deny '~/proj/**': '~' is not expanded in a pattern: write the directory out, e.g. \"\$HOME/proj/**\" (the shell expands \$HOME inside double quotes)"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+	# A cache path needs no wildcard.
+	run "$NOPYC" --deny "$T/a/__pycache__" --deny "$T/m.pyc" --check
+	assert_success
+	# --redirect takes a directory, not a pattern
+	run --separate-stderr "$NOPYC" --redirect '/run/pyc/**' true
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --redirect '/run/pyc/**': --redirect takes a directory (every cache goes there); for some paths only write --rule 'redirect PATTERN DIR'"
+}
+
+@test "a TARGET starting with ~ that the library does not take: not run, with the fix" {
+	# shellcheck disable=SC2088 # a quoted ~ is the slip tested
+	local msg tilde='~/cache'
+	msg=$(library_message --rule "redirect ** $tilde")
+	if [[ -z $msg ]]; then
+		# the library expands ~: the command runs
+		run "$NOPYC" --redirect "$tilde" true
+		assert_success
+		return
+	fi
+	run --separate-stderr "$NOPYC" --redirect "$tilde" touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --redirect '~/cache':${msg#NOPYC_RULES rule 1:}
+nopyc: a TARGET starting with ~ or \$ is not expanded here: write the directory out, e.g. --redirect \"\$HOME/.cache/pycache\"
+nopyc: touch not run: configuration error (nopyc --check shows the rules)"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
 }
 
 # ---- --check ---------------------------------------------------------------
@@ -486,20 +789,18 @@ mapped_pyc() { # TARGET SOURCE
 	assert_equal "$status" 2
 	assert_equal "$output" ''
 	assert_equal "$stderr" "$(unknown_action_message 'NOPYC_RULES rule 2' deyn)"
-	# The same line the library prints in a real process.
-	local check=$stderr
-	run --separate-stderr "$NOPYC" --deny '/a/**' --rule 'deyn /b/**' true
-	assert_success
-	assert_equal "$stderr" "$check"
 	# Under --strict the library's wording changes; so does --check's.
-	run --separate-stderr "$NOPYC" --strict --rule 'deny relative/**' --check
+	run --separate-stderr "$NOPYC" --strict --rule 'deny /a/[b' --check
 	assert_equal "$status" 2
-	check=$stderr
-	[[ $check == 'nopyc: NOPYC_RULES rule 1: '*'"deny relative/**"; exiting because NOPYC_STRICT=1' ]] ||
-		fail "unexpected message: $check"
-	run --separate-stderr "$NOPYC" --strict --rule 'deny relative/**' true
+	[[ $stderr == 'nopyc: NOPYC_RULES rule 1: '*'"deny /a/[b"; exiting because NOPYC_STRICT=1' ]] ||
+		fail "unexpected message: $stderr"
+	# Running a command, the same message, without the suffix: nothing ran.
+	local check=$stderr
+	run --separate-stderr "$NOPYC" --strict --rule 'deny /a/[b' touch "$BATS_TEST_TMPDIR/ran"
 	assert_equal "$status" 2
-	assert_equal "$stderr" "$check"
+	check=${check#nopyc: NOPYC_RULES rule 1:}
+	assert_equal "${stderr_lines[0]}" "nopyc: --rule 'deny /a/[b':${check%; exiting because NOPYC_STRICT=1}"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
 }
 
 @test "--check: a bad or unreadable config file names the file" {
@@ -510,9 +811,16 @@ mapped_pyc() { # TARGET SOURCE
 	run --separate-stderr "$NOPYC" --config "$BATS_TEST_TMPDIR/none.conf" --check
 	assert_equal "$status" 2
 	assert_equal "$stderr" "nopyc: NOPYC_CONFIG $BATS_TEST_TMPDIR/none.conf: cannot read it: No such file or directory; nopyc is off in this process"
-	local check=$stderr
-	run --separate-stderr "$NOPYC" --config "$BATS_TEST_TMPDIR/none.conf" true
-	assert_equal "$stderr" "$check"
+	# Running a command: not run, exit 2, the same message.
+	run --separate-stderr "$NOPYC" --config "$BATS_TEST_TMPDIR/none.conf" touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: NOPYC_CONFIG $BATS_TEST_TMPDIR/none.conf: cannot read it: No such file or directory
+nopyc: touch not run: configuration error (nopyc --check shows the rules)"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+	run --separate-stderr "$NOPYC" --config "$BATS_TEST_TMPDIR/bad.conf" touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 2
+	assert_equal "${stderr_lines[0]}" "nopyc: $BATS_TEST_TMPDIR/bad.conf line 3: missing PATTERN (write: ACTION PATTERN, e.g. deny /srv/app/**) in \"discard\""
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
 }
 
 @test "--check: a refused redirect TARGET gives the shim's line and exit 1 (2 with --strict)" {
@@ -524,12 +832,17 @@ mapped_pyc() { # TARGET SOURCE
 	assert_output "1 redirect ** $r"
 	assert_equal "$stderr" "nopyc: redirect TARGET $r refused: it is writable by group or others (chmod go-w it); rule 1 acts as deny"
 	local check=$stderr
-	run --separate-stderr "$NOPYC" --redirect "$r" true
-	assert_success
-	assert_equal "$stderr" "$check"
 	run --separate-stderr "$NOPYC" --strict --redirect "$r" --check
 	assert_equal "$status" 2
 	assert_equal "$stderr" "$check; exiting because NOPYC_STRICT=1"
+	# Running a command: not run (exit 2); the option that gave the rule
+	# is named instead of what the rule would do.
+	run --separate-stderr "$NOPYC" --redirect "$r" touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 2
+	assert_equal "$stderr" "${check%; rule 1 acts as deny} (--redirect '$r')
+nopyc: touch not run: configuration error (nopyc --check shows the rules)"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+	assert_file_not_exists "$r/ran"
 }
 
 @test "--check: a missing TARGET is acceptable and left as it was" {
@@ -676,7 +989,8 @@ mapped: $r$pyc
 target: $r refused: it is writable by group or others (chmod go-w it)
 write: fails with EROFS (Read-only file system)
 read: goes through"
-	run nopyc_py --redirect "$r" "$PY" "$T/main.py"
+	# The library alone (nopyc would not run it): the rule acts as deny.
+	NOPYC_RULES="redirect ** $r" run py_shim "$T/main.py"
 	assert_success
 	assert_no_caches "$T"
 	assert_no_caches "$r"
@@ -740,8 +1054,9 @@ read: goes through"
 	assert_line 'action: none (nopyc is off: configuration error)'
 	assert_line 'write: goes through (nopyc is off)'
 	run nopyc_py --rule 'deyn **' "$PY" "$T/main.py"
-	assert_success
-	assert_cached "$A" "$B"
+	assert_equal "$status" 2
+	assert_output --partial "nopyc: $PY not run: configuration error"
+	assert_no_caches "$T"
 }
 
 # ---- man page -----------------------------------------------------------------
@@ -761,7 +1076,9 @@ read: goes through"
 	for o in --rule --config --redirect --deny --allow --discard --strict \
 		--log --dry-run --stats --check --explain --help --version \
 		NOPYC_RULES NOPYC_CONFIG NOPYC_STRICT NOPYC_LOG NOPYC_DRYRUN \
-		NOPYC_STATS LD_PRELOAD 'EXIT STATUS' 'cannot find libnopyc.so'; do
+		NOPYC_STATS LD_PRELOAD 'EXIT STATUS' 'cannot find libnopyc.so' \
+		'warm [--python PY]... [--jobs N] PATH...' 'prune [--dry-run] TARGET...' \
+		'memfd_create(2)' 'not run: configuration error'; do
 		assert_output --partial -- "$o"
 	done
 	# No line wider than the terminal.
@@ -778,9 +1095,22 @@ read: goes through"
 	assert_file_executable "$root/usr/bin/nopyc"
 	assert_file_exists "$root/usr/lib/libnopyc.so"
 	assert_file_executable "$root/usr/libexec/nopyc/nopyc-explain"
+	assert_file_exists "$root/usr/libexec/nopyc/nopyc-warm.py"
+	assert_file_exists "$root/usr/libexec/nopyc/nopyc-prune.py"
 	assert_file_exists "$root/usr/share/man/man1/nopyc.1"
 	grep -qx "nopyc_libdir='/usr/lib'" "$root/usr/bin/nopyc" ||
 		fail "LIBDIR not baked into the installed wrapper"
+	# stripped: no symbol table, no debug information (the build has both)
+	local f
+	for f in "$NOPYC_TEST_ROOT/build/libnopyc.so" "$NOPYC_TEST_ROOT/build/nopyc-explain"; do
+		readelf -S "$f" | grep -q ' \.symtab ' || fail "$f has no symbol table to strip"
+	done
+	for f in "$root/usr/lib/libnopyc.so" "$root/usr/libexec/nopyc/nopyc-explain"; do
+		run readelf -S "$f"
+		assert_success
+		refute_output --partial ' .symtab '
+		refute_output --partial ' .debug_info '
+	done
 
 	local inst=$root/usr/bin/nopyc
 	run env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" "$inst" "$PY" -c 'import os; print(os.environ["LD_PRELOAD"])'
@@ -796,6 +1126,17 @@ read: goes through"
 	run "$inst" --deny '/srv/**' --check
 	assert_success
 	assert_output '1 deny /srv/**'
+	# warm and prune find their scripts
+	remove_caches "$T"
+	local tgt=$BATS_TEST_TMPDIR/pyc
+	mkdir -m 700 "$tgt"
+	run env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" "$inst" --redirect "$tgt" warm --python "$PY" "$T"
+	assert_success
+	assert_file_exists "$(mapped_pyc "$tgt" "$A")"
+	rm "$A"
+	run "$inst" prune "$tgt"
+	assert_success
+	assert_line "removed $(mapped_pyc "$tgt" "$A") (its source $A no longer exists)"
 
 	run --separate-stderr env MANWIDTH=80 man -l "$root/usr/share/man/man1/nopyc.1"
 	assert_success
@@ -805,6 +1146,14 @@ read: goes through"
 	run make -s -C "$NOPYC_TEST_ROOT" uninstall DESTDIR="$root" PREFIX=/usr
 	assert_success
 	assert_equal "$(find "$root" -type f)" ''
+
+	# STRIP= keeps the symbols
+	run make -s -C "$NOPYC_TEST_ROOT" install DESTDIR="$root" PREFIX=/usr STRIP=
+	assert_success
+	run readelf -S "$root/usr/lib/libnopyc.so"
+	assert_output --partial ' .symtab '
+	assert_output --partial ' .debug_info '
+	cmp "$NOPYC_TEST_ROOT/build/libnopyc.so" "$root/usr/lib/libnopyc.so" || fail "STRIP= changed the library"
 }
 
 @test "make install honours BINDIR, LIBDIR, LIBEXECDIR and MANDIR" {
