@@ -136,20 +136,25 @@ ancestry_message() {
 
 # ---- a system-wide install in a private mount namespace --------------------
 #
-# in_system FUNC [HELPER...]: run FUNC (and the helpers it names) as root in
-# a new mount namespace in which /etc is a tmpfs copy of the real /etc whose
-# ld.so.preload names SEC_LIB; with SYS_CONF set, its text becomes
-# /etc/nopyc.conf (root, 0644, unless SYS_CONF_OWNER / SYS_CONF_MODE say
-# otherwise).  Every process started inside, of any user, setuid or not,
-# loads the library, as after a real install; the host is not touched.
+# in_system CMD [ARG...]: run CMD as root in a new mount namespace in which
+# /etc is a tmpfs copy of the real /etc whose ld.so.preload names SEC_LIB;
+# with SYS_CONF set, its text becomes /etc/nopyc.conf (root, 0644, unless
+# SYS_CONF_OWNER / SYS_CONF_MODE say otherwise).  CMD may be a function named
+# in SYS_FUNCS (with the helpers it uses).  Every process started inside, of
+# any user, setuid or not, loads the library, as after a real install; the
+# host is not touched.
 in_system() {
-	local script=$SEC_ROOT/system-$1.sh
+	local script
+	script=$(mktemp "$SEC_ROOT/system.XXXXXX")
 	{
 		echo 'set -euo pipefail'
 		declare -p NOPYC_TEST_PY_ENV_CLEAR SEC_ROOT SEC_LIB SEC_APP SEC_PY SEC_TAG \
 			VICTIM_UID ATTACKER_UID
-		[[ -z ${SYS_CONF+x} ]] || declare -p SYS_CONF
-		declare -f as_user "$@"
+		local v
+		for v in SYS_CONF HOSTILE_ENV PROBE; do
+			[[ -z ${!v+x} ]] || declare -p "$v"
+		done
+		declare -f as_user "${SYS_FUNCS[@]}"
 		cat <<'EOF'
 etc=$(mktemp -d "$SEC_ROOT/etc.XXXXXX")
 mount -t tmpfs -o mode=0755 nopyc-etc "$etc"
@@ -157,12 +162,13 @@ cp -a /etc/. "$etc/"
 printf '%s\n' "$SEC_LIB" >"$etc/ld.so.preload"
 if [[ -n ${SYS_CONF+x} ]]; then
 	printf '%s\n' "$SYS_CONF" >"$etc/nopyc.conf"
-	chown "${SYS_CONF_OWNER:-0}" "$etc/nopyc.conf"
-	chmod "${SYS_CONF_MODE:-0644}" "$etc/nopyc.conf"
+	chown "$SYS_CONF_OWNER" "$etc/nopyc.conf"
+	chmod "$SYS_CONF_MODE" "$etc/nopyc.conf"
 fi
 mount --bind "$etc" /etc
 EOF
-		echo "$1"
+		printf '%q ' "$@"
+		echo
 	} >"$script"
 	SYS_CONF_OWNER=${SYS_CONF_OWNER:-0} SYS_CONF_MODE=${SYS_CONF_MODE:-0644} \
 		unshare -m --propagation private bash "$script"
