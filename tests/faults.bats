@@ -158,7 +158,7 @@ second run: 7"
 }
 
 # The message for an unreadable NOPYC_CONFIG, and the app run with it: same
-# output and status, one line, and (the shim being off) Python's own caches.
+# output and status, one line, and (the built-in deny **) no cache written.
 config_unreadable() { # CONFIG WHY [COMMAND-PREFIX...]
 	local cfg=$1 why=$2
 	shift 2
@@ -166,8 +166,8 @@ config_unreadable() { # CONFIG WHY [COMMAND-PREFIX...]
 		LD_PRELOAD="$NOPYC_LIB" "$PY" "$BATS_TEST_TMPDIR/app.py" "$SRC"
 	assert_equal "$status" 7
 	assert_output "$APP_OUTPUT"
-	assert_equal "$stderr" "nopyc: NOPYC_CONFIG $cfg: cannot read it: $why; nopyc is off in this process"
-	assert_pycs "$SRC" 22
+	assert_equal "$stderr" "nopyc: NOPYC_CONFIG $cfg: cannot read it: $why$NOPYC_FAILSAFE"
+	assert_pycs "$SRC" 0
 }
 
 @test "faults: NOPYC_CONFIG missing: one line, output and exit status unchanged" {

@@ -191,9 +191,13 @@ make_stale_module() {
 	STALE_SUM=$(cksum <"$STALE_PYC")
 }
 
-# The exact message for an unknown action (the shim's documented format).
+# What every configuration error's line ends with: the process then runs
+# under the built-in deny ** (the shim's documented format).
+NOPYC_FAILSAFE='; falling back to deny ** (no cache written) in this process'
+
+# The exact message for an unknown action.
 unknown_action_message() { # SOURCE-AND-POSITION ACTION
-	printf 'nopyc: %s: unknown action "%s" (expected allow, deny, discard or redirect); nopyc is off in this process' "$1" "$2"
+	printf 'nopyc: %s: unknown action "%s" (expected allow, deny, discard or redirect)%s' "$1" "$2" "$NOPYC_FAILSAFE"
 }
 
 # Common per-test setup: clean environment, a tree in $T, cwd there.
