@@ -3,17 +3,20 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 LDFLAGS ?=
 BUILD   ?= build
+# The system configuration file is $(SYSCONFDIR)/nopyc.conf.
+SYSCONFDIR ?= /etc
 
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
 # The null checks stay even where libc headers declare a path nonnull: a
 # caller's NULL must reach libc and come back EFAULT, not crash in the shim.
 SHIMFLAGS = -std=gnu11 -fPIC -fvisibility=hidden -fno-delete-null-pointer-checks \
-            -D_GNU_SOURCE -Iinclude -Ishim $(WARN)
+            -D_GNU_SOURCE -Iinclude -Ishim $(WARN) $(SYSCONF)
+SYSCONF   = -DNOPYC_SYSCONF='"$(SYSCONFDIR)/nopyc.conf"'
 
 CORE_SRC = shim/glob.c shim/path.c shim/rules.c shim/target.c shim/decide.c \
            shim/config.c
-SHIM_SRC = $(CORE_SRC) shim/real.c shim/start.c shim/diag.c shim/act.c \
-           shim/parents.c shim/wrappers.c
+SHIM_SRC = $(CORE_SRC) shim/real.c shim/sys.c shim/start.c shim/diag.c \
+           shim/targets.c shim/act.c shim/at.c shim/parents.c shim/wrappers.c
 HEADERS  = include/nopyc.h $(wildcard shim/*.h) shim/wrappers.def
 
 SHIM_OBJ = $(SHIM_SRC:shim/%.c=$(BUILD)/obj/%.o)

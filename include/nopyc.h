@@ -11,31 +11,51 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-struct stat;
-
 /* ---- the system, as the loading layer gives it ------------------------ */
 
-/* The few libc functions the core needs that the shim also wraps.  The core
- * never calls them by name (inside a preloaded process that name would bind
- * to the shim's own wrapper): the layer that loads it passes them in.  The
- * shim passes the real symbols (RTLD_NEXT); the tools and tests pass libc's
- * own, with NOPYC_SYS_LIBC. */
-struct nopyc_sys {
-	int (*open)(const char *path, int flags, ...);
-	int (*lstat)(const char *path, struct stat *st);
-	int (*mkdir)(const char *path, mode_t mode);
-	int (*chmod)(const char *path, mode_t mode);
+/* What the core needs of a file's status: its own type, so that the layer
+ * can fill it from whichever stat it has (stat64 on 32-bit glibc). */
+struct nopyc_stat {
+	unsigned long long dev, ino;
+	unsigned uid;
+	unsigned mode;        /* type and permission bits, as st_mode */
 };
 
-/* Initialiser for a program that is not preloaded (needs <fcntl.h> and
- * <sys/stat.h>):  static const struct nopyc_sys sys = NOPYC_SYS_LIBC; */
-#define NOPYC_SYS_LIBC { open, lstat, mkdir, chmod }
+/* The few system calls the core makes (reading a rules file, checking and
+ * opening a redirect TARGET).  The core never calls them by name (inside a
+ * preloaded process a wrapped name would bind to the shim's own wrapper):
+ * the layer that loads it passes them in.  The shim passes the real
+ * symbols (RTLD_NEXT); the tools and tests pass libc's own, with
+ * NOPYC_SYS_LIBC. */
+struct nopyc_sys {
+	int (*open)(const char *path, int flags, ...);
+	int (*openat)(int dirfd, const char *path, int flags, ...);
+	int (*mkdirat)(int dirfd, const char *path, mode_t mode);
+	int (*fchmodat)(int dirfd, const char *path, mode_t mode, int flags);
+	ssize_t (*readlinkat)(int dirfd, const char *path, char *buf, size_t size);
+	int (*fstat)(int fd, struct nopyc_stat *st);   /* 0, or -1 and errno */
+	int (*close)(int fd);
+};
+
+/* Initialiser for a program that is not preloaded (needs <fcntl.h>,
+ * <sys/stat.h>, <unistd.h>); FSTAT is its own function filling a
+ * struct nopyc_stat from fstat(2):
+ *     static const struct nopyc_sys sys = NOPYC_SYS_LIBC(my_fstat); */
+#define NOPYC_SYS_LIBC(FSTAT) { open, openat, mkdirat, fchmodat, readlinkat, FSTAT, close }
+
+/* The system configuration file, read when the environment gives no rules
+ * (and always in secure execution).  `make SYSCONFDIR=...` sets it. */
+#ifndef NOPYC_SYSCONF
+#define NOPYC_SYSCONF "/etc/nopyc.conf"
+#endif
 
 /* Longest path the core handles.  Longer inputs are left alone (the call goes
  * through untouched), so the kernel decides, exactly as without the shim. */
 #define NOPYC_PATH_MAX 4096
 
-/* ---- configuration: the NOPYC_* environment --------------------------- */
+struct nopyc_rules;
+
+/* ---- configuration: the NOPYC_* environment and the system file ------- */
 
 struct nopyc_config {
 	const char *rules;     /* NOPYC_RULES, NULL if unset */
@@ -44,15 +64,32 @@ struct nopyc_config {
 	int dryrun;            /* NOPYC_DRYRUN=1 */
 	int stats;             /* NOPYC_STATS=1 */
 	int strict;            /* NOPYC_STRICT=1: a configuration fault exits */
+	int secure;            /* secure execution: every field above left empty */
+	int preloaded;         /* asked for by name (LD_PRELOAD), not system-wide */
+	const char *sysconf;   /* the system file, NOPYC_SYSCONF */
 };
 
-/* Read every NOPYC_* variable (getenv; no allocation).  The one reader of
- * the environment, for the library and the tools. */
-void nopyc_config_read(struct nopyc_config *c);
+/* Read every NOPYC_* variable (getenv; no allocation); none at all when
+ * `secure` (AT_SECURE: setuid, setgid, file capabilities: the environment
+ * belongs to whoever started the program).  `preloaded`: the library was
+ * named in LD_PRELOAD, so no configuration means deny **; otherwise it came
+ * from /etc/ld.so.preload and no configuration means no rule.  The one
+ * reader of the environment, for the library and the tools. */
+void nopyc_config_read(struct nopyc_config *c, int secure, int preloaded);
+
+/* The effective rules for `c` (reads NOPYC_CONFIG or the system file with
+ * sys): NOPYC_RULES then NOPYC_CONFIG when either is set; else the system
+ * file when it exists (it must be root's and not writable by group or
+ * others); else deny ** when c->preloaded, no rule otherwise.  NOPYC_LOG
+ * and NOPYC_CONFIG must be absolute.  Returns 0; or -1 on a configuration
+ * error: rules->error holds the message (without "nopyc: " and without the
+ * suffix) and the rules are the built-in deny ** (fail safe). */
+int nopyc_config_rules(struct nopyc_rules *rules, const struct nopyc_sys *sys,
+                       const struct nopyc_config *c);
 
 /* What follows a configuration message ("nopyc: " + message + this):
- * `config_error` 1 for an error that turns nopyc off, 0 for a refused
- * redirect TARGET (its rule acts as deny). */
+ * `config_error` 1 for an error (the built-in deny ** then applies), 0 for
+ * a refused redirect TARGET (its rule acts as deny). */
 const char *nopyc_config_suffix(const struct nopyc_config *c, int config_error);
 
 /* "ENOENT", "EROFS", ... ("ok" for 0); NULL for a value not in the list. */
@@ -72,41 +109,71 @@ struct nopyc_rule {
 	unsigned number;       /* 1-based position in the effective rule list */
 	const char *text;      /* the rule as written, for diagnostics */
 	const char *pattern;   /* absolute glob (relative ones get a leading slash-**) */
-	const char *target;    /* redirect only: TARGET with %u expanded, no trailing '/' */
+	/* redirect only: TARGET folded, no trailing '/'; with %u (the
+	 * effective uid at each call) as written: see nopyc_target_expand */
+	const char *target;
 	size_t target_len;
-	int target_refused;    /* redirect only: unsafe TARGET, the rule acts as deny */
+	int target_per_uid;    /* TARGET holds %u */
 };
 
 struct nopyc_rules {
 	struct nopyc_rule *rule;
 	size_t count;
-	int off;               /* configuration error: pass everything through */
+	int failed;            /* configuration error (see nopyc_config_rules) */
+	int builtin;           /* rule[] is the built-in deny ** (never freed) */
+	unsigned error_pos;    /* the rule (NOPYC_RULES) or line of a bad rule */
 	char error[512];       /* the one-line message for that error ("" if none) */
 };
 
 /* Parse `text` (rules separated by newlines or ';', '#' comments) and append
  * them to `rules`.  `source` names the text in messages: "NOPYC_RULES" counts
- * rules, anything else is taken as a file name and counts lines.  `euid`
- * expands %u.  Returns 0, or -1 with rules->error set and rules->off = 1. */
+ * rules, anything else is taken as a file name and counts lines.  Returns 0,
+ * or -1 with rules->error set and rules->failed = 1. */
 int nopyc_rules_parse(struct nopyc_rules *rules, const char *source,
-                      const char *text, unsigned euid);
+                      const char *text);
 
-/* The effective configuration from the environment values given (either may
- * be NULL).  Reads the config file itself (sys->open).  Neither set:
- * `deny **`. */
+/* NOPYC_RULES then the NOPYC_CONFIG file (either may be NULL; the file is
+ * read with sys->open).  Returns 0, or -1 as nopyc_rules_parse. */
 int nopyc_rules_load(struct nopyc_rules *rules, const struct nopyc_sys *sys,
-                     const char *env_rules,
-                     const char *env_config, unsigned euid);
+                     const char *env_rules, const char *env_config);
+
+/* A file's text (read from `fd`, which stays open), NUL-terminated, or
+ * NULL with *err set (EILSEQ: it holds a NUL byte).  Caller frees it. */
+char *nopyc_read_fd(int fd, int *err);
 
 void nopyc_rules_free(struct nopyc_rules *rules);
 
-/* Check (and create, mode 0700, if missing) each redirect TARGET; refuse an
- * unsafe one (symlink, not a directory, other owner, group/other-writable).
- * Writes one message per refused TARGET into `msg` (newline-separated).
- * Uses sys->lstat, sys->mkdir, sys->chmod.  Returns the number refused. */
-int nopyc_rules_check_targets(struct nopyc_rules *rules,
-                              const struct nopyc_sys *sys, unsigned euid,
-                              char *msg, size_t msgsz);
+/* ---- redirect TARGETs -------------------------------------------------- */
+
+/* The TARGET of redirect rule `r` for effective uid `euid` (%u expanded,
+ * folded) into `out`.  Returns its length, or -1 if it does not fit. */
+long nopyc_target_expand(const struct nopyc_rule *r, unsigned euid,
+                         char *out, size_t outsz);
+
+/* A verified TARGET, open (O_PATH | O_DIRECTORY | O_CLOEXEC). */
+struct nopyc_target_fd {
+	int fd;
+	unsigned long long dev, ino;   /* the directory it names */
+};
+
+/* Walk the absolute `target` from / with sys->openat (O_PATH, O_NOFOLLOW),
+ * each step relative to the fd checked before it, and open it for `euid`:
+ * every directory on the way owned by root or euid and not writable by
+ * group or others unless sticky; a symbolic link on the way followed only
+ * if root or euid owns it; TARGET itself a directory owned by euid, not
+ * writable by group or others (made with mode 0700 when missing and
+ * `create`).  The rules of OpenSSH's StrictModes.  Returns 0 with *out
+ * filled; or -1 with the reason in `why` (may be NULL): e.g. "its ancestor
+ * /tmp/p (owner uid 1001, mode 1777) is owned by another user, who could
+ * replace TARGET: ...". */
+int nopyc_target_open(const struct nopyc_sys *sys, const char *target,
+                      unsigned euid, int create, struct nopyc_target_fd *out,
+                      char *why, size_t whysz);
+
+/* The line for a refused TARGET (without "nopyc: "):
+ * "redirect TARGET T refused: WHY; rule N acts as deny". */
+void nopyc_target_refusal(char *out, size_t outsz, const char *target,
+                          const char *why, unsigned rule);
 
 /* First rule whose pattern matches the absolute normalised `path`, or NULL. */
 const struct nopyc_rule *nopyc_rules_match(const struct nopyc_rules *rules,
@@ -186,14 +253,29 @@ struct nopyc_decision {
 	enum nopyc_cache_kind kind;
 	const char *path;                  /* absolute normalised path (in buf) */
 	const char *mapped;                /* redirect: TARGET + path (in buf) */
+	const char *rel;                   /* redirect: the path below TARGET */
+	size_t target_len;                 /* redirect: TARGET's length in mapped */
+	int target_refused;                /* the redirect rule acts as deny */
+	int target_gone;                   /* set by the caller: TARGET vanished */
 	char buf[2 * NOPYC_PATH_MAX + 16];
 };
 
+/* Who asks: the effective uid (for %u) and which TARGETs it may use. */
+struct nopyc_caller {
+	unsigned euid;
+	/* 1 if redirect rule r's TARGET is acceptable for euid (verified), 0
+	 * if refused (the rule then acts as deny); NULL: all are */
+	int (*target_ok)(const struct nopyc_rule *r, unsigned euid, void *ctx);
+	void *ctx;
+};
+
 /* Decide for `op` on `path`, relative to the absolute directory `base` (NULL
- * when `path` is absolute).  Returns the verdict (also stored in *d).
- * PASS when the path is not a cache path, cannot be normalised, or no rule
- * matches.  Uses no allocation and no system call. */
+ * when `path` is absolute), for `who` (NULL: euid 0, every TARGET
+ * acceptable).  Returns the verdict (also stored in *d).  PASS when the path
+ * is not a cache path, cannot be normalised, or no rule matches.  Uses no
+ * allocation and no system call (who->target_ok may). */
 enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
+                                const struct nopyc_caller *who,
                                 enum nopyc_op op, const char *base,
                                 const char *path, struct nopyc_decision *d);
 

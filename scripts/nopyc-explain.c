@@ -1,17 +1,19 @@
 /* nopyc-explain: `nopyc --check` and `nopyc --explain PATH...`.
  *
  * Linked with the decision core only (shim/glob.c path.c rules.c target.c
- * decide.c config.c), so the environment is read, the rules parsed, TARGETs
- * checked, paths decided and messages worded by exactly the code the shim
- * runs; never preloaded (the core gets libc's own open, lstat, mkdir,
- * chmod).  Uses the effective uid of this process.
+ * decide.c config.c), so the environment and the system file are read, the
+ * rules parsed, TARGETs checked, paths decided and messages worded by
+ * exactly the code the shim runs; never preloaded (the core gets libc's own
+ * functions).  Sees what a program started by `nopyc` sees: the library
+ * named in LD_PRELOAD, not in secure execution.  Uses the effective uid of
+ * this process.
  *
  *   nopyc-explain --check            the rules, numbered; or the shim's message
  *   nopyc-explain --explain PATH...  what nopyc does with each path
  *
  * Exit status: 0 fine; 1 a redirect TARGET is refused (its rule acts as
- * deny); 2 the shim would be off (configuration error) or, with
- * NOPYC_STRICT=1, would stop the program; 125 usage.
+ * deny); 2 a configuration error (the built-in deny ** would apply) or,
+ * with NOPYC_STRICT=1, the program would be stopped; 125 usage.
  */
 #include "nopyc.h"
 
@@ -23,9 +25,37 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const struct nopyc_sys sys = NOPYC_SYS_LIBC;
+static int libc_fstat(int fd, struct nopyc_stat *out)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return -1;
+	out->dev = (unsigned long long)st.st_dev;
+	out->ino = (unsigned long long)st.st_ino;
+	out->uid = (unsigned)st.st_uid;
+	out->mode = (unsigned)st.st_mode;
+	return 0;
+}
+
+static const struct nopyc_sys sys = NOPYC_SYS_LIBC(libc_fstat);
 
 static struct nopyc_config config;  /* every NOPYC_* variable */
+
+/* Per rule: its TARGET for this euid, refused or not, and why. */
+struct target_view {
+	char target[NOPYC_PATH_MAX];
+	char why[512];
+	int refused;
+	int made;            /* did not exist: made 0700 at start */
+};
+static struct target_view *views;
+
+static int view_ok(const struct nopyc_rule *r, unsigned euid, void *ctx)
+{
+	(void)euid;
+	(void)ctx;
+	return !views[r->number - 1].refused;
+}
 
 static int strict(void)
 {
@@ -40,33 +70,48 @@ static void say(const char *a, const char *b)
 	fflush(stderr);
 }
 
-/* Check the redirect TARGETs with the shim's own nopyc_rules_check_targets,
- * which creates a missing TARGET (0700) as the shim would.  A TARGET that
- * this check created is removed again (rmdir: only while it is still empty),
- * so a check leaves nothing behind; made[i] says which rule's TARGET was
- * missing.  Fills `msg` as the shim does and, when `why` is given, the
- * message for each refused rule i, from a check of that rule alone. */
-static int check_targets(struct nopyc_rules *rules, unsigned euid, char *msg,
-                         size_t msgsz, char (*why)[512], char *made)
+/* Check each redirect TARGET with the shim's own nopyc_target_open, which
+ * creates a missing TARGET (0700) as the shim would.  A TARGET that this
+ * check created is removed again (rmdir: only while it is still empty), so
+ * a check leaves nothing behind.  Fills views[] and, in `msg`, the shim's
+ * line for each refused one (newline-separated).  Returns how many are
+ * refused. */
+static int check_targets(const struct nopyc_rules *rules, unsigned euid,
+                         char *msg, size_t msgsz)
 {
-	struct stat st;
-	for (size_t i = 0; i < rules->count; i++)
-		made[i] = rules->rule[i].action == NOPYC_REDIRECT &&
-		          lstat(rules->rule[i].target, &st) != 0 && errno == ENOENT;
-	int refused = nopyc_rules_check_targets(rules, &sys, euid, msg, msgsz);
-	if (why) {
-		/* The reason for each refused rule, one rule at a time. */
-		for (size_t i = 0; i < rules->count; i++) {
-			why[i][0] = '\0';
-			if (!rules->rule[i].target_refused)
-				continue;
-			struct nopyc_rules one = { .rule = &rules->rule[i], .count = 1 };
-			nopyc_rules_check_targets(&one, &sys, euid, why[i], sizeof why[i]);
+	int refused = 0;
+	size_t used = 0;
+	msg[0] = '\0';
+	for (size_t i = 0; i < rules->count; i++) {
+		const struct nopyc_rule *r = &rules->rule[i];
+		struct target_view *v = &views[i];
+		struct nopyc_target_fd t;
+		struct stat st;
+		if (r->action != NOPYC_REDIRECT)
+			continue;
+		if (nopyc_target_expand(r, euid, v->target, sizeof v->target) < 0) {
+			snprintf(v->target, sizeof v->target, "%s", r->target);
+			snprintf(v->why, sizeof v->why, "it is too long for this uid");
+			v->refused = 1;
+		} else {
+			v->made = lstat(v->target, &st) != 0 && errno == ENOENT;
+			v->refused = nopyc_target_open(&sys, v->target, euid, 1, &t,
+			                               v->why, sizeof v->why) != 0;
+			if (!v->refused) {
+				close(t.fd);
+				if (v->made)
+					rmdir(v->target);
+			}
 		}
+		if (!v->refused)
+			continue;
+		refused++;
+		char line[NOPYC_PATH_MAX + 640];
+		nopyc_target_refusal(line, sizeof line, v->target, v->why, r->number);
+		int n = snprintf(msg + used, msgsz - used, "%s%s", used ? "\n" : "", line);
+		if (n > 0 && (size_t)n < msgsz - used)
+			used += (size_t)n;
 	}
-	for (size_t i = 0; i < rules->count; i++)
-		if (made[i] && !rules->rule[i].target_refused)
-			rmdir(rules->rule[i].target);
 	return refused;
 }
 
@@ -78,14 +123,8 @@ static int check(struct nopyc_rules *rules, int loaded, unsigned euid)
 		say(rules->error, nopyc_config_suffix(&config, 1));
 		return 2;
 	}
-	char msg[2048];
-	char *made = calloc(rules->count ? rules->count : 1, 1);
-	if (!made) {
-		perror("nopyc");
-		return 125;
-	}
-	int refused = check_targets(rules, euid, msg, sizeof msg, NULL, made);
-	free(made);
+	char msg[8192];
+	int refused = check_targets(rules, euid, msg, sizeof msg);
 	if (rules->count == 0)
 		printf("# no rules: every call on a cache path goes through\n");
 	for (size_t i = 0; i < rules->count; i++)
@@ -107,14 +146,12 @@ static const char *errno_name(int e)
 
 /* What a call whose verdict is `v` does, for `op` on the decided path. */
 static void describe(const char *label, enum nopyc_op op,
-                     const struct nopyc_decision *d, int off)
+                     const struct nopyc_decision *d)
 {
 	printf("%s: ", label);
 	switch (d->verdict) {
 	case NOPYC_PASS:
-		if (off)
-			printf("goes through (nopyc is off)\n");
-		else if (d->kind == NOPYC_NOT_CACHE)
+		if (d->kind == NOPYC_NOT_CACHE)
 			printf("goes through (not a cache path)\n");
 		else if (!d->rule)
 			printf("goes through (no rule matches)\n");
@@ -161,19 +198,19 @@ static const char *kind_text(const struct nopyc_decision *d)
 	return "?";
 }
 
-static void explain_one(const struct nopyc_rules *rules, int off,
-                        const char *path, const char *cwd, char (*why)[512],
-                        const char *made)
+static void explain_one(const struct nopyc_rules *rules, unsigned euid,
+                        const char *path, const char *cwd)
 {
 	/* A decision only for its normalised path and cache kind: with the
-	 * rules empty, nothing matches and nothing is off. */
+	 * rules empty, nothing matches. */
 	static const struct nopyc_rules none;
+	const struct nopyc_caller who = { euid, view_ok, NULL };
 	struct nopyc_decision probe, rd, wr;
 	const char *base = path[0] == '/' ? NULL : cwd;
 
 	probe.path = NULL;
 	if (path[0] == '/' || cwd)
-		nopyc_decide(&none, NOPYC_OP_READ, base, path, &probe);
+		nopyc_decide(&none, &who, NOPYC_OP_READ, base, path, &probe);
 	if (!probe.path) {
 		printf("path: %s\n", path);
 		printf("cache: -\n");
@@ -193,13 +230,10 @@ static void explain_one(const struct nopyc_rules *rules, int off,
 	int is_dir = probe.kind == NOPYC_CACHE_DIR && strrchr(probe.path, '/') &&
 	             strcmp(strrchr(probe.path, '/'), "/__pycache__") == 0;
 	enum nopyc_op wop = is_dir ? NOPYC_OP_MKDIR : NOPYC_OP_CREATE;
-	nopyc_decide(rules, wop, base, path, &wr);
-	nopyc_decide(rules, NOPYC_OP_READ, base, path, &rd);
+	nopyc_decide(rules, &who, wop, base, path, &wr);
+	nopyc_decide(rules, &who, NOPYC_OP_READ, base, path, &rd);
 
-	if (off) {
-		printf("rule: -\n");
-		printf("action: none (nopyc is off: configuration error)\n");
-	} else if (probe.kind == NOPYC_NOT_CACHE) {
+	if (probe.kind == NOPYC_NOT_CACHE) {
 		printf("rule: -\n");
 		printf("action: none (nopyc only acts on cache paths)\n");
 	} else if (!wr.rule) {
@@ -207,79 +241,53 @@ static void explain_one(const struct nopyc_rules *rules, int off,
 		printf("action: allow (no rule matches)\n");
 	} else {
 		const struct nopyc_rule *r = wr.rule;
+		const struct target_view *v = &views[r->number - 1];
 		printf("rule: %u %s\n", r->number, r->text);
-		if (r->action == NOPYC_REDIRECT && r->target_refused) {
+		if (r->action == NOPYC_REDIRECT && v->refused)
 			printf("action: redirect, acting as deny (TARGET refused)\n");
-		} else {
+		else
 			printf("action: %s\n", nopyc_action_name(r->action));
-		}
 		if (r->action == NOPYC_REDIRECT) {
 			char mapped[2 * NOPYC_PATH_MAX + 16];
-			if (!r->target_refused && wr.verdict == NOPYC_PASS)
+			if (!v->refused && wr.verdict == NOPYC_PASS)
 				printf("mapped: - (the path is already inside TARGET)\n");
-			else if (nopyc_redirect_map(r->target, r->target_len, wr.path,
+			else if (nopyc_redirect_map(v->target, strlen(v->target), wr.path,
 			                            mapped, sizeof mapped) >= 0)
 				printf("mapped: %s\n", mapped);
 			else
 				printf("mapped: - (too long)\n");
-			size_t i = (size_t)(r - rules->rule);
-			if (r->target_refused)
-				printf("target: %s refused: %s\n", r->target, why[i]);
+			if (v->refused)
+				printf("target: %s refused: %s\n", v->target, v->why);
 			else
-				printf("target: %s acceptable%s\n", r->target,
-				       made[i] ? " (does not exist yet: created 0700 at start)" : "");
+				printf("target: %s acceptable%s\n", v->target,
+				       v->made ? " (does not exist yet: created 0700 at start)" : "");
 		}
 	}
-	describe(is_dir ? "mkdir" : "write", wop, &wr, off);
-	describe("read", NOPYC_OP_READ, &rd, off);
+	describe(is_dir ? "mkdir" : "write", wop, &wr);
+	describe("read", NOPYC_OP_READ, &rd);
 	printf("\n");
-}
-
-/* The reason part of a refusal message: between "refused: " and "; rule". */
-static void reason_only(char *msg)
-{
-	char *s = strstr(msg, " refused: ");
-	if (!s)
-		return;
-	s += strlen(" refused: ");
-	char *e = strstr(s, "; rule ");
-	if (e)
-		*e = '\0';
-	memmove(msg, s, strlen(s) + 1);
 }
 
 static int explain(struct nopyc_rules *rules, int loaded, unsigned euid,
                    int argc, char **argv)
 {
 	int status = 0;
-	char (*why)[512] = NULL;
-	char *made = NULL;
 	if (!loaded) {
 		say(rules->error, nopyc_config_suffix(&config, 1));
 		if (strict())
 			return 2;
 		status = 2;
 	} else {
-		why = calloc(rules->count ? rules->count : 1, sizeof *why);
-		made = calloc(rules->count ? rules->count : 1, 1);
-		if (!why || !made) {
-			perror("nopyc");
-			return 125;
-		}
-		char msg[2048];
-		if (check_targets(rules, euid, msg, sizeof msg, why, made)) {
+		char msg[8192];
+		if (check_targets(rules, euid, msg, sizeof msg)) {
 			say(msg, nopyc_config_suffix(&config, 0));
 			status = strict() ? 2 : 1;
 		}
-		for (size_t i = 0; i < rules->count; i++)
-			reason_only(why[i]);
 	}
 	char cwdbuf[NOPYC_PATH_MAX];
 	const char *cwd = getcwd(cwdbuf, sizeof cwdbuf);
 	for (int i = 0; i < argc; i++)
-		explain_one(rules, !loaded, argv[i], cwd, why, made);
-	free(why);
-	free(made);
+		explain_one(rules, euid, argv[i], cwd);
 	return status;
 }
 
@@ -314,12 +322,18 @@ int main(int argc, char **argv)
 
 	unsigned euid = (unsigned)geteuid();
 	struct nopyc_rules rules = { 0 };
-	nopyc_config_read(&config);
-	int loaded = nopyc_rules_load(&rules, &sys, config.rules, config.config,
-	                              euid) == 0;
+	/* as under `nopyc COMMAND`: named in LD_PRELOAD, not secure */
+	nopyc_config_read(&config, 0, 1);
+	int loaded = nopyc_config_rules(&rules, &sys, &config) == 0;
+	views = calloc(rules.count ? rules.count : 1, sizeof *views);
+	if (!views) {
+		perror("nopyc");
+		return 125;
+	}
 	int status = do_check ? check(&rules, loaded, euid) :
 	                        explain(&rules, loaded, euid, argc, argv);
 	nopyc_rules_free(&rules);
+	free(views);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		perror("nopyc: writing the output");
 		return 125;

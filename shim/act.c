@@ -2,15 +2,18 @@
  * calls (see act.h for which family uses what).  Everything here is cold:
  * only reached for a cache candidate. */
 #include "act.h"
+#include "at.h"
 #include "diag.h"
 #include "parents.h"
 #include "real.h"
 #include "start.h"
+#include "targets.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 /* The absolute directory a relative path starts from, into base[].
  * Returns base, NULL when the kernel will refuse the call anyway (closed
@@ -54,6 +57,8 @@ static enum nopyc_verdict decide(enum nopyc_op op, int dirfd, const char *path,
 	char base[NOPYC_PATH_MAX];
 	const char *b = NULL;
 	enum nopyc_verdict v = NOPYC_PASS;
+	/* %u and the TARGETs are the effective uid's at this call */
+	const struct nopyc_caller who = { (unsigned)geteuid(), shim_target_ok, NULL };
 	/* what shim_after sees if the path cannot be made absolute */
 	d->verdict = NOPYC_PASS;
 	d->kind = NOPYC_NOT_CACHE;
@@ -66,13 +71,13 @@ static enum nopyc_verdict decide(enum nopyc_op op, int dirfd, const char *path,
 		/* The directory has no name we can learn.  Fail closed: decide
 		 * as if it were "/", so `deny **` still denies, but never map
 		 * such a path (it would land in the wrong place). */
-		v = nopyc_decide(shim_config(), op, "/", path, d);
+		v = nopyc_decide(shim_config(), &who, op, "/", path, d);
 		if (v == NOPYC_MAPPED)
 			v = d->verdict = NOPYC_FAIL, d->err = EROFS;
 		else if (v == NOPYC_OVERLAY)
 			v = d->verdict = NOPYC_PASS;
 	} else {
-		v = nopyc_decide(shim_config(), op, b, path, d);
+		v = nopyc_decide(shim_config(), &who, op, b, path, d);
 	}
 	if (shim_diag.dryrun)
 		v = NOPYC_PASS;  /* decided and logged, but let through */
@@ -81,15 +86,29 @@ out:
 	return v;
 }
 
-/* For a read that is one side of a two-path call: the mapped entry if it
- * exists, else the original. */
-static const char *overlay_pick(const struct nopyc_decision *d, const char *path)
+/* TARGET's fd for a redirected decision, proven (targets.c); -1 when it
+ * cannot be had (d->target_gone set when it vanished). */
+static int target_fd(struct nopyc_decision *d, int *own)
+{
+	int saved = errno;
+	int fd = shim_target_fd(d->rule, (unsigned)geteuid(), own);
+	if (fd < 0) {
+		d->err = errno;
+		d->target_gone = errno == ENOENT;
+	}
+	errno = saved;
+	return fd;
+}
+
+/* For a read that must pick one side before its only call: whether the
+ * entry exists in TARGET. */
+static int in_target(int tfd, const struct nopyc_decision *d)
 {
 	int saved = errno;
 	struct stat st;
-	const char *p = REAL(lstat)(d->mapped, &st) == 0 ? d->mapped : path;
+	int there = REAL(fstatat)(tfd, d->rel, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	errno = saved;
-	return p;
+	return there;
 }
 
 /* CPython ignores short writes: on a full file system it renames a
@@ -97,17 +116,25 @@ static const char *overlay_pick(const struct nopyc_decision *d, const char *path
  * TARGETs are often small tmpfs, so refuse to publish a temp file into one
  * that has no free block left (the write may have been cut short): CPython
  * then unlinks the temp file and carries on.  Returns 1 with errno set. */
-static int short_write_guard(enum nopyc_verdict v1, const struct nopyc_decision *d1,
-                             enum nopyc_verdict v2, const struct nopyc_decision *d2)
+static int short_write_guard(const struct plan2 *pl)
 {
 	struct statvfs fs;
-	if (v1 != NOPYC_MAPPED || v2 != NOPYC_MAPPED || d1->kind != NOPYC_CACHE_TEMP ||
-	    d2->kind != NOPYC_CACHE_FILE)
+	if (pl->v1 != NOPYC_MAPPED || pl->v2 != NOPYC_MAPPED ||
+	    pl->d1.kind != NOPYC_CACHE_TEMP || pl->d2.kind != NOPYC_CACHE_FILE)
 		return 0;
-	if (statvfs(d1->mapped, &fs) != 0 || fs.f_bavail > 0)
+	if (fstatvfs(pl->D1, &fs) != 0 || fs.f_bavail > 0)
 		return 0;
 	errno = ENOSPC;
 	return 1;
+}
+
+static void close_own(int fd, int own)
+{
+	if (own) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+	}
 }
 
 /* A private memory file swallows the bytes like /dev/null, but an fchmod,
@@ -146,13 +173,31 @@ COLD FILE *freopen_sink(FILE *(*real)(const char *, const char *, FILE *),
 	return real("/dev/null", strchr(mode, '+') ? "r+" : "w", stream);
 }
 
+/* The call at TARGET: by the line's at-form, or on /proc/self/fd/D/PATH.
+ * NULL (d.err set) if that path does not fit. */
+static const char *at_target(struct plan *pl)
+{
+	pl->at = 1;
+	if (pl->has_at)
+		return pl->d.rel;
+	const char *p = at_fdpath(pl->fdpath, sizeof pl->fdpath, pl->tfd, pl->d.rel);
+	if (!p)
+		pl->d.err = errno;
+	return p;
+}
+
 COLD enum plan_step plan_path1_begin(struct plan *pl, enum nopyc_op op, int dirfd,
-                                     const char *path, int once, const char **first)
+                                     const char *path, int once, int has_at,
+                                     const char **first)
 {
 	pl->op = op;
 	pl->path = path;
 	pl->calls = 0;
 	pl->once = once;
+	pl->at = 0;
+	pl->has_at = has_at;
+	pl->tfd = -1;
+	pl->own_tfd = 0;
 	pl->v = decide(op, dirfd, path, &pl->d);
 	pl->saved_errno = errno;
 	*first = path;
@@ -164,16 +209,24 @@ COLD enum plan_step plan_path1_begin(struct plan *pl, enum nopyc_op op, int dirf
 	case NOPYC_SINK:
 		return PLAN_SINK;
 	case NOPYC_OVERLAY:
-		*first = once ? overlay_pick(&pl->d, path) : pl->d.mapped;
+		pl->tfd = target_fd(&pl->d, &pl->own_tfd);
+		if (pl->tfd >= 0 && (!once || in_target(pl->tfd, &pl->d)) &&
+		    !(*first = at_target(pl))) {
+			pl->at = 0;  /* cannot be named at TARGET: the original */
+			*first = path;
+		}
 		return PLAN_CALL;
 	case NOPYC_MAPPED:
+		pl->tfd = target_fd(&pl->d, &pl->own_tfd);
+		if (pl->tfd < 0)
+			return PLAN_FAIL;
 		/* a single call cannot be retried: make the parents first */
-		if (once && op == NOPYC_OP_CREATE && make_parents(&pl->d) != 0) {
+		if (once && op == NOPYC_OP_CREATE && make_parents(pl->tfd, &pl->d) != 0) {
 			pl->d.err = errno;
 			return PLAN_FAIL;
 		}
-		*first = pl->d.mapped;
-		return PLAN_CALL;
+		*first = at_target(pl);
+		return *first ? PLAN_CALL : PLAN_FAIL;
 	default:
 		return PLAN_CALL;
 	}
@@ -186,13 +239,41 @@ COLD const char *plan_path1_next(struct plan *pl, int failed)
 		pl->d.err = failed ? errno : 0;
 	if (!first || !failed || errno != ENOENT || pl->once)
 		return NULL;
-	if (pl->v == NOPYC_OVERLAY) {
+	if (pl->v == NOPYC_OVERLAY && pl->at) {
 		errno = pl->saved_errno;  /* not in TARGET: the original */
+		pl->at = 0;
 		return pl->path;
 	}
-	if (pl->v == NOPYC_MAPPED && mapped_retry(pl->op, &pl->d))
-		return pl->d.mapped;
+	if (pl->v == NOPYC_MAPPED && mapped_retry(pl->op, pl->tfd, &pl->d))
+		return at_target(pl);
 	return NULL;
+}
+
+COLD void plan_path1_end(struct plan *pl, const char *name, int failed)
+{
+	shim_after(name, &pl->d, failed);
+	close_own(pl->tfd, pl->own_tfd);
+}
+
+/* One side of a two-path call: its directory and path for the at-form. */
+static int side(enum nopyc_verdict v, struct nopyc_decision *d, int dirfd,
+                int *D, const char **P, int *own)
+{
+	*D = dirfd;
+	*own = 0;
+	if (v != NOPYC_MAPPED && v != NOPYC_OVERLAY)
+		return 0;
+	int tfd = target_fd(d, own);
+	if (tfd < 0)
+		return v == NOPYC_MAPPED ? -1 : 0;  /* a read: the original */
+	if (v == NOPYC_OVERLAY && !in_target(tfd, d)) {
+		close_own(tfd, *own);
+		*own = 0;
+		return 0;
+	}
+	*D = tfd;
+	*P = d->rel;
+	return 1;
 }
 
 COLD enum plan_step plan_path2_begin(struct plan2 *pl,
@@ -202,10 +283,13 @@ COLD enum plan_step plan_path2_begin(struct plan2 *pl,
 	pl->op1 = op1;
 	pl->op2 = op2;
 	pl->calls = 0;
+	pl->own1 = pl->own2 = 0;
 	pl->c1 = nopyc_path_is_candidate(*P1);
 	pl->c2 = nopyc_path_is_candidate(*P2);
 	pl->v1 = pl->c1 ? decide(op1, dirfd1, *P1, &pl->d1) : NOPYC_PASS;
 	pl->v2 = pl->c2 ? decide(op2, dirfd2, *P2, &pl->d2) : NOPYC_PASS;
+	pl->D1 = dirfd1;
+	pl->D2 = dirfd2;
 	if (pl->v1 == NOPYC_FAIL || pl->v2 == NOPYC_FAIL) {
 		errno = pl->v1 == NOPYC_FAIL ? pl->d1.err : pl->d2.err;
 		return PLAN_FAIL;
@@ -213,13 +297,14 @@ COLD enum plan_step plan_path2_begin(struct plan2 *pl,
 	if (pl->v1 == NOPYC_SUCCEED || pl->v1 == NOPYC_SINK ||
 	    pl->v2 == NOPYC_SUCCEED || pl->v2 == NOPYC_SINK)
 		return PLAN_SUCCEED;
-	if (pl->v1 == NOPYC_MAPPED)
-		*P1 = pl->d1.mapped;
-	else if (pl->v1 == NOPYC_OVERLAY)
-		*P1 = overlay_pick(&pl->d1, *P1);
-	if (pl->v2 == NOPYC_MAPPED || pl->v2 == NOPYC_OVERLAY)
-		*P2 = pl->d2.mapped;
-	return short_write_guard(pl->v1, &pl->d1, pl->v2, &pl->d2) ? PLAN_FAIL : PLAN_CALL;
+	int at1 = side(pl->v1, &pl->d1, dirfd1, &pl->D1, P1, &pl->own1);
+	int at2 = side(pl->v2, &pl->d2, dirfd2, &pl->D2, P2, &pl->own2);
+	if (at1 < 0 || at2 < 0) {
+		errno = at1 < 0 ? pl->d1.err : pl->d2.err;
+		return PLAN_FAIL;
+	}
+	pl->at = at1 || at2;
+	return short_write_guard(pl) ? PLAN_FAIL : PLAN_CALL;
 }
 
 COLD int plan_path2_next(struct plan2 *pl, int failed)
@@ -228,10 +313,10 @@ COLD int plan_path2_next(struct plan2 *pl, int failed)
 	pl->d2.err = pl->d1.err = failed ? errno : 0;
 	if (!failed || errno != ENOENT)
 		return 0;
-	if (first && pl->v2 == NOPYC_MAPPED && mapped_retry(pl->op2, &pl->d2))
+	if (first && pl->v2 == NOPYC_MAPPED && mapped_retry(pl->op2, pl->D2, &pl->d2))
 		return 1;
 	if (errno == ENOENT && pl->v1 == NOPYC_MAPPED)
-		mapped_retry(pl->op1, &pl->d1);  /* EROFS if only in the original */
+		mapped_retry(pl->op1, pl->D1, &pl->d1);  /* EROFS if only in the original */
 	return 0;
 }
 
@@ -241,4 +326,6 @@ COLD void plan_path2_end(struct plan2 *pl, const char *name, int failed)
 		shim_after(name, &pl->d1, failed);
 	if (pl->c2)
 		shim_after(name, &pl->d2, failed);
+	close_own(pl->D1, pl->own1);
+	close_own(pl->D2, pl->own2);
 }

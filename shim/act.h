@@ -22,6 +22,11 @@
 enum plan_step { PLAN_CALL, PLAN_FAIL, PLAN_SUCCEED, PLAN_SINK };
 
 /* ---- one path ---- */
+
+/* Under redirect, a call is made either on the caller's path (the original
+ * tree) or "at" TARGET: relative to TARGET's directory fd (D), with the path
+ * below TARGET (P), by the line's at-form (wrappers.def); a line without one
+ * gets P = /proc/self/fd/D/PATH. */
 struct plan {
 	struct nopyc_decision d;
 	enum nopyc_verdict v;
@@ -30,16 +35,26 @@ struct plan {
 	int saved_errno;
 	int calls;              /* real calls made so far */
 	int once;               /* the real call may be made only once */
+	int at;                 /* this call is made at TARGET, by the at-form */
+	int has_at;             /* the line has an at-form */
+	int tfd;                /* D: TARGET's fd, proven; -1 if none */
+	int own_tfd;            /* tfd is this call's own: closed at the end */
+	char fdpath[NOPYC_PATH_MAX + 32];  /* the /proc path, lines without at-form */
 };
 
-/* Decide `op` on `path` (relative to `dirfd`).  PLAN_CALL: call with *first;
- * PLAN_FAIL: fail with pl->d.err; PLAN_SUCCEED / PLAN_SINK: do not call. */
+/* Decide `op` on `path` (relative to `dirfd`).  PLAN_CALL: call with *first
+ * (at TARGET when pl->at); PLAN_FAIL: fail with pl->d.err; PLAN_SUCCEED /
+ * PLAN_SINK: do not call.  `has_at`: the line has an at-form. */
 enum plan_step plan_path1_begin(struct plan *pl, enum nopyc_op op, int dirfd,
-                                const char *path, int once, const char **first);
+                                const char *path, int once, int has_at,
+                                const char **first);
 
 /* After a real call: the path to call again with, or NULL (errno as the
  * call should leave it). */
 const char *plan_path1_next(struct plan *pl, int failed);
+
+/* Log, count and report; close what the plan opened (errno kept). */
+void plan_path1_end(struct plan *pl, const char *name, int failed);
 
 /* ---- two paths (rename, link): each side decided on its own ---- */
 struct plan2 {
@@ -47,10 +62,14 @@ struct plan2 {
 	enum nopyc_verdict v1, v2;
 	enum nopyc_op op1, op2;
 	int c1, c2, calls;
+	int at;                 /* a side is at TARGET: call the at-form */
+	int D1, D2;             /* the at-form's directory fds, side by side */
+	int own1, own2;         /* D1, D2 are this call's own TARGET fds */
 };
 
-/* Decide both sides; *P1 and *P2 become the paths to call with.  A deny on
- * either side fails the call (errno set), a discard on either side drops it. */
+/* Decide both sides; *P1 and *P2 become the paths to call with (and
+ * pl->D1, pl->D2 their directories, for the at-form).  A deny on either
+ * side fails the call (errno set), a discard on either side drops it. */
 enum plan_step plan_path2_begin(struct plan2 *pl,
                                 enum nopyc_op op1, int dirfd1, const char **P1,
                                 enum nopyc_op op2, int dirfd2, const char **P2);
@@ -59,7 +78,7 @@ enum plan_step plan_path2_begin(struct plan2 *pl,
  * were missing and are made now). */
 int plan_path2_next(struct plan2 *pl, int failed);
 
-/* Log and count both sides. */
+/* Log and count both sides; close what the plan opened. */
 void plan_path2_end(struct plan2 *pl, const char *name, int failed);
 
 /* ---- what a call does, from its flags or mode ---- */

@@ -18,20 +18,31 @@ static enum nopyc_verdict verdict(struct nopyc_decision *d,
 	return v;
 }
 
+static int target_ok(const struct nopyc_caller *who, const struct nopyc_rule *r)
+{
+	return !who || !who->target_ok || who->target_ok(r, who->euid, who->ctx);
+}
+
 enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
+                                const struct nopyc_caller *who,
                                 enum nopyc_op op, const char *base,
                                 const char *path, struct nopyc_decision *d)
 {
 	char *abs = d->buf;
 	char *scratch = d->buf + NOPYC_PATH_MAX;
 	const size_t scratch_sz = sizeof d->buf - NOPYC_PATH_MAX;
+	unsigned euid = who ? who->euid : 0;
 
 	d->rule = NULL;
 	d->path = NULL;
 	d->mapped = NULL;
+	d->rel = NULL;
+	d->target_len = 0;
+	d->target_refused = 0;
+	d->target_gone = 0;
 	d->kind = NOPYC_NOT_CACHE;
 	/* Longer than the kernel takes: leave it to the kernel (ENAMETOOLONG). */
-	if (rules->off || !path || strnlen(path, NOPYC_PATH_MAX) >= NOPYC_PATH_MAX ||
+	if (!path || strnlen(path, NOPYC_PATH_MAX) >= NOPYC_PATH_MAX ||
 	    nopyc_path_normalise(base, path, abs, NOPYC_PATH_MAX) < 0)
 		return verdict(d, NOPYC_PASS, 0);
 	d->path = abs;
@@ -39,12 +50,14 @@ enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
 	if (d->kind == NOPYC_NOT_CACHE)
 		return verdict(d, NOPYC_PASS, 0);
 
-	/* Inside a redirect TARGET: our own tree, never re-mapped nor denied
-	 * (so the user can still clean it, or compileall it). */
+	/* Inside this euid's redirect TARGET: our own tree, never re-mapped
+	 * nor denied (so the user can still clean it, or compileall it). */
 	for (size_t i = 0; i < rules->count; i++) {
 		const struct nopyc_rule *t = &rules->rule[i];
-		if (t->action == NOPYC_REDIRECT && !t->target_refused &&
-		    is_under(abs, t->target, t->target_len)) {
+		long tlen;
+		if (t->action == NOPYC_REDIRECT &&
+		    (tlen = nopyc_target_expand(t, euid, scratch, scratch_sz)) >= 0 &&
+		    is_under(abs, scratch, (size_t)tlen) && target_ok(who, t)) {
 			d->rule = t;  /* says why, in logs and --explain */
 			return verdict(d, NOPYC_PASS, 0);
 		}
@@ -64,8 +77,10 @@ enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
 		return verdict(d, NOPYC_PASS, 0);
 
 	enum nopyc_action action = r->action;
-	if (action == NOPYC_REDIRECT && r->target_refused)
+	if (action == NOPYC_REDIRECT && !target_ok(who, r)) {
+		d->target_refused = 1;
 		action = NOPYC_DENY;
+	}
 	switch (action) {
 	case NOPYC_ALLOW:
 		return verdict(d, NOPYC_PASS, 0);
@@ -77,12 +92,19 @@ enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
 		if (op == NOPYC_OP_CREATE || op == NOPYC_OP_WRITE)
 			return verdict(d, NOPYC_SINK, 0);
 		return verdict(d, NOPYC_SUCCEED, 0);
-	case NOPYC_REDIRECT:
-		if (nopyc_redirect_map(r->target, r->target_len, abs, scratch, scratch_sz) < 0)
+	case NOPYC_REDIRECT: {
+		/* TARGET (for this euid) followed by the path */
+		long tlen = nopyc_target_expand(r, euid, scratch, scratch_sz);
+		size_t plen = strlen(abs);
+		if (tlen < 0 || (size_t)tlen + plen + 1 > scratch_sz)
 			return verdict(d, op == NOPYC_OP_READ ? NOPYC_PASS : NOPYC_FAIL,
 			               ENAMETOOLONG);
+		memcpy(scratch + tlen, abs, plen + 1);
 		d->mapped = scratch;
+		d->target_len = (size_t)tlen;
+		d->rel = abs + 1;
 		return verdict(d, op == NOPYC_OP_READ ? NOPYC_OVERLAY : NOPYC_MAPPED, 0);
+	}
 	}
 	return verdict(d, NOPYC_PASS, 0);
 }

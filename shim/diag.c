@@ -114,7 +114,7 @@ static void log_line(const char *call, const struct nopyc_decision *d,
 		put_uint(&l, d->rule->number);
 		put(&l, " action=");
 		put(&l, nopyc_action_name(d->rule->action));
-		if (d->rule->target_refused)
+		if (d->target_refused)
 			put(&l, "(refused-target)");
 	} else {
 		put(&l, "none action=allow");
@@ -157,21 +157,24 @@ void shim_after(const char *call, const struct nopyc_decision *d, int failed)
 		log_line(call, d, failed, err);
 	/* A failing TARGET is reported once per process; Python carries on
 	 * without the cache, as it would on any unwritable directory. */
-	if (d->verdict == NOPYC_MAPPED && d->err && d->err != ENOENT &&
-	    d->err != EEXIST && d->err != ENOTEMPTY) {
+	if (d->verdict != NOPYC_MAPPED || !d->mapped)
+		goto out;
+	char target[NOPYC_PATH_MAX];
+	size_t tlen = d->target_len < sizeof target ? d->target_len : sizeof target - 1;
+	memcpy(target, d->mapped, tlen);
+	target[tlen] = '\0';
+	if (d->target_gone && failed) {
 		static int once;
-		shim_say(&once, "redirect TARGET ", d->rule->target,
+		shim_say(&once, "redirect TARGET ", target,
+		         " has vanished; caches are not being saved");
+	} else if (d->err && d->err != ENOENT && d->err != EEXIST && d->err != ENOTEMPTY) {
+		static int once;
+		shim_say(&once, "redirect TARGET ", target,
 		         d->err == ENOSPC ? ": no space left; caches are not being saved" :
 		         d->err == EROFS ? ": read-only file system; caches are not being saved" :
 		         ": cannot write there; caches are not being saved");
-	} else if (d->verdict == NOPYC_MAPPED && failed && err == ENOENT) {
-		struct stat st;
-		if (REAL(lstat)(d->rule->target, &st) != 0) {
-			static int once;
-			shim_say(&once, "redirect TARGET ", d->rule->target,
-			         " has vanished; caches are not being saved");
-		}
 	}
+out:
 	errno = err;
 }
 
@@ -192,17 +195,6 @@ __attribute__((destructor)) static void shim_stats(void)
 	emit(shim_diag.log_path || shim_diag.log_fd < 0 ? 2 : shim_diag.log_fd, &l);
 }
 
-/* A relative NOPYC_LOG is taken from the directory the process started in,
- * so a chdir does not scatter the lines. */
-static const char *absolute_log_path(const char *log)
-{
-	static char path[NOPYC_PATH_MAX];
-	char cwd[NOPYC_PATH_MAX];
-	if (!getcwd(cwd, sizeof cwd) || nopyc_path_normalise(cwd, log, path, sizeof path) < 0)
-		return log;
-	return path;
-}
-
 void shim_diag_load(const struct nopyc_config *c)
 {
 	const char *log = c->log;
@@ -210,9 +202,7 @@ void shim_diag_load(const struct nopyc_config *c)
 		if (strcmp(log, "stderr") == 0 || strcmp(log, "-") == 0)
 			shim_diag.log_fd = 2;
 		else if (log[0] == '/')
-			shim_diag.log_path = log;
-		else
-			shim_diag.log_path = absolute_log_path(log);
+			shim_diag.log_path = log;  /* a relative one is refused */
 	}
 	shim_diag.dryrun = c->dryrun;
 	shim_diag.stats = c->stats;

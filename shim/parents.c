@@ -1,4 +1,5 @@
-/* Redirect TARGET parents, made on demand with the real mkdir. */
+/* Redirect TARGET parents, made on demand with the real mkdirat, relative
+ * to TARGET's fd (never by TARGET's name, which may now lead elsewhere). */
 #include "parents.h"
 #include "real.h"
 
@@ -6,40 +7,51 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Climb from the parent until a level exists (one mkdir when only the last
- * is missing, the usual case), then come back down.  TARGET itself is not
- * re-created: if it vanished, the call fails (ENOENT) instead of writing to
- * a place nobody checked. */
-int make_parents(const struct nopyc_decision *d)
+/* Climb from the parent until a level exists (one mkdirat when only the
+ * last is missing, the usual case), then come back down.  TARGET itself is
+ * not re-created: if it was deleted, its fd names a directory that can hold
+ * nothing, and the call fails (ENOENT) instead of writing to a place nobody
+ * checked. */
+int make_parents(int tfd, struct nopyc_decision *d)
 {
-	char dir[sizeof d->buf];
-	size_t len = strlen(d->mapped), tlen = d->rule->target_len;
-	memcpy(dir, d->mapped, len + 1);
+	char dir[NOPYC_PATH_MAX];
+	size_t len = strlen(d->rel);
+	if (len >= sizeof dir) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, d->rel, len + 1);
 	size_t parent = len;
-	while (parent > tlen && dir[parent] != '/')
+	while (parent > 0 && dir[parent] != '/')
 		parent--;
+	if (parent == 0)
+		return 0;  /* right in TARGET */
 	size_t top = parent;
 	for (;;) {
-		if (top <= tlen) {
-			errno = ENOENT;
-			return parent <= tlen ? 0 : -1;
-		}
 		dir[top] = '\0';
-		int rc = REAL(mkdir)(dir, 0700);
+		int rc = REAL(mkdirat)(tfd, dir, 0700);
 		dir[top] = '/';
 		if (rc == 0 || errno == EEXIST)
 			break;
 		if (errno != ENOENT)
 			return -1;
+		size_t up = top;
 		do
-			top--;
-		while (top > tlen && dir[top] != '/');
+			up--;
+		while (up > 0 && dir[up] != '/');
+		if (up == 0) {
+			/* not even TARGET's first level: TARGET is gone */
+			d->target_gone = 1;
+			errno = ENOENT;
+			return -1;
+		}
+		top = up;
 	}
 	for (size_t i = top + 1; i <= parent; i++) {
 		if (dir[i] != '/')
 			continue;
 		dir[i] = '\0';
-		int rc = REAL(mkdir)(dir, 0700);
+		int rc = REAL(mkdirat)(tfd, dir, 0700);
 		dir[i] = '/';
 		if (rc != 0 && errno != EEXIST)
 			return -1;
@@ -47,10 +59,15 @@ int make_parents(const struct nopyc_decision *d)
 	return 0;
 }
 
-int mapped_retry(enum nopyc_op op, struct nopyc_decision *d)
+int mapped_retry(enum nopyc_op op, int tfd, struct nopyc_decision *d)
 {
 	if (op == NOPYC_OP_CREATE || op == NOPYC_OP_MKDIR || op == NOPYC_OP_LINK_NEW) {
-		if (make_parents(d) == 0)
+		if (!strchr(d->rel, '/')) {
+			d->target_gone = 1;  /* right in TARGET: TARGET is gone */
+			d->err = errno = ENOENT;
+			return 0;
+		}
+		if (make_parents(tfd, d) == 0)
 			return 1;
 		d->err = errno;
 		return 0;

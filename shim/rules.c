@@ -45,7 +45,8 @@ static int fail(struct nopyc_rules *rules, const char *source, unsigned pos,
 	vsnprintf(rules->error + n, sizeof rules->error - (size_t)n, fmt, ap);
 	va_end(ap);
 	scrub(rules->error);
-	rules->off = 1;
+	rules->failed = 1;
+	rules->error_pos = pos;
 	return -1;
 }
 
@@ -112,8 +113,34 @@ static int split_words(char *s, char **word, int max)
 	return n;
 }
 
+/* Whether a TARGET word holds %u (not escaped, not part of %%u). */
+static int has_uid(const char *w)
+{
+	for (; *w; w++) {
+		if (*w == '%' && w[1] == 'u')
+			return 1;
+		if ((*w == '\\' || *w == '%') && w[1])
+			w++;  /* an escaped byte, or %% */
+	}
+	return 0;
+}
+
+long nopyc_target_expand(const struct nopyc_rule *r, unsigned euid,
+                         char *out, size_t outsz)
+{
+	if (!r->target_per_uid) {
+		if (r->target_len >= outsz)
+			return -1;
+		memcpy(out, r->target, r->target_len + 1);
+		return (long)r->target_len;
+	}
+	if (expand_target(r->target, r->target_len, euid, out, outsz))
+		return -1;
+	return (long)strlen(out);
+}
+
 static int add_rule(struct nopyc_rules *rules, const char *source, unsigned pos,
-                    const char *text, size_t len, unsigned euid)
+                    const char *text, size_t len)
 {
 	char *copy = strndup(text, len);
 	if (!copy)
@@ -148,13 +175,26 @@ static int add_rule(struct nopyc_rules *rules, const char *source, unsigned pos,
 		          "missing PATTERN (write: ACTION PATTERN, e.g. deny /srv/app/**)";
 	else if (n > 1 + nargs)
 		problem = "unexpected text after the rule (escape blanks in a pattern with \\)";
+	else if (word[1][0] == '~' || (action == NOPYC_REDIRECT && word[2][0] == '~'))
+		problem = "~ is not expanded in rules (write the absolute path)";
 	else if (word[1][0] != '/' && strcmp(word[1], "**") != 0 &&
 	         strncmp(word[1], "**/", 3) != 0)
 		problem = "pattern must be absolute or start with **/ (e.g. /srv/app/** or **/vendor/**)";
 	else
 		problem = nopyc_glob_check(word[1]);
+	/* %u is the effective uid at each call: the TARGET must hold for
+	 * the shortest and the longest uid alike, and is kept as written */
+	int per_uid = !problem && action == NOPYC_REDIRECT && has_uid(word[2]);
 	if (!problem && action == NOPYC_REDIRECT)
-		problem = expand_target(word[2], strlen(word[2]), euid, target, sizeof target);
+		problem = expand_target(word[2], strlen(word[2]), 4294967295u, target, sizeof target);
+	if (!problem && per_uid)
+		problem = expand_target(word[2], strlen(word[2]), 0, target, sizeof target);
+	if (!problem && per_uid) {
+		if (strlen(word[2]) >= sizeof target)
+			problem = "TARGET is too long";
+		else
+			strcpy(target, word[2]);
+	}
 	if (problem) {
 		fail(rules, source, pos, "%s in \"%.*s\"", problem,
 		     (int)(len < QUOTE_MAX ? len : QUOTE_MAX), text);
@@ -193,6 +233,7 @@ static int add_rule(struct nopyc_rules *rules, const char *source, unsigned pos,
 		memcpy(t, target, tlen + 1);
 		r->target = t;
 		r->target_len = tlen;
+		r->target_per_uid = per_uid;
 	}
 	free(copy);
 	return 0;
@@ -210,7 +251,7 @@ static const char *trim(const char *s, const char *e, size_t *len)
 }
 
 int nopyc_rules_parse(struct nopyc_rules *rules, const char *source,
-                      const char *text, unsigned euid)
+                      const char *text)
 {
 	int count_rules = strcmp(source, "NOPYC_RULES") == 0;
 	unsigned line = 1, rule_no = 0;
@@ -225,7 +266,7 @@ int nopyc_rules_parse(struct nopyc_rules *rules, const char *source,
 		const char *body = trim(s, hash ? hash : e, &len);
 		if (len) {
 			rule_no++;
-			if (add_rule(rules, source, count_rules ? rule_no : line, body, len, euid))
+			if (add_rule(rules, source, count_rules ? rule_no : line, body, len))
 				return -1;
 		}
 		if (*e == '\n')
@@ -235,13 +276,8 @@ int nopyc_rules_parse(struct nopyc_rules *rules, const char *source,
 	return 0;
 }
 
-static char *read_file(const struct nopyc_sys *sys, const char *name, int *err)
+char *nopyc_read_fd(int fd, int *err)
 {
-	int fd = sys->open(name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		*err = errno;
-		return NULL;
-	}
 	size_t cap = 4096, len = 0;
 	char *buf = malloc(cap);
 	for (;;) {
@@ -278,30 +314,33 @@ static char *read_file(const struct nopyc_sys *sys, const char *name, int *err)
 		}
 		len += (size_t)got;
 	}
-	close(fd);
 	return buf;
 }
 
 int nopyc_rules_load(struct nopyc_rules *rules, const struct nopyc_sys *sys,
-                     const char *env_rules,
-                     const char *env_config, unsigned euid)
+                     const char *env_rules, const char *env_config)
 {
-	if (!env_rules && !env_config)
-		return nopyc_rules_parse(rules, "NOPYC_RULES", "deny **", euid);
-	if (env_rules && nopyc_rules_parse(rules, "NOPYC_RULES", env_rules, euid))
+	if (env_rules && nopyc_rules_parse(rules, "NOPYC_RULES", env_rules))
 		return -1;
 	if (env_config) {
 		int err = 0;
-		char *text = read_file(sys, env_config, &err);
+		char *text = NULL;
+		int fd = sys->open(env_config, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			err = errno;
+		} else {
+			text = nopyc_read_fd(fd, &err);
+			sys->close(fd);
+		}
 		if (!text) {
 			snprintf(rules->error, sizeof rules->error,
 			         "NOPYC_CONFIG %.*s: cannot read it: %s", 256, env_config,
 			         err == EILSEQ ? "it contains a NUL byte" : strerror(err));
 			scrub(rules->error);
-			rules->off = 1;
+			rules->failed = 1;
 			return -1;
 		}
-		int rc = nopyc_rules_parse(rules, env_config, text, euid);
+		int rc = nopyc_rules_parse(rules, env_config, text);
 		free(text);
 		return rc;
 	}
@@ -310,6 +349,12 @@ int nopyc_rules_load(struct nopyc_rules *rules, const struct nopyc_sys *sys,
 
 void nopyc_rules_free(struct nopyc_rules *rules)
 {
+	if (rules->builtin) {
+		rules->builtin = 0;
+		rules->rule = NULL;
+		rules->count = 0;
+		return;
+	}
 	for (size_t i = 0; i < rules->count; i++)
 		free((void *)rules->rule[i].text);
 	free(rules->rule);

@@ -1,57 +1,34 @@
-/* Start-up: the process's configuration, read from the environment once and
- * published without a lock, so a wrapper called before our constructor (from
- * another library's constructor) or from many threads at once gets the same
- * rules; and the constructor, which also looks up every real symbol. */
+/* Start-up: the process's configuration, read once and published without a
+ * lock, so a wrapper called before our constructor (from another library's
+ * constructor) or from many threads at once gets the same rules; the
+ * redirect TARGETs of the starting effective uid, verified and opened; and
+ * the constructor, which also looks up every real symbol. */
 #include "start.h"
 #include "diag.h"
 #include "real.h"
+#include "sys.h"
+#include "targets.h"
 
-#include <stdarg.h>
+#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 static struct nopyc_rules *published;
 
-/* The core's system calls: the real ones, never our own wrappers. */
-static int sys_open(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
-	}
-	return REAL(open)(path, flags, mode);
-}
+/* Asked for from inside their loading (a wrapper reached from another
+ * library's malloc or dlsym while we load): no rule yet, as before. */
+static const struct nopyc_rules rules_loading;
 
-static int sys_lstat(const char *path, struct stat *st)
-{
-	return REAL(lstat)(path, st);
-}
-
-static int sys_mkdir(const char *path, mode_t mode)
-{
-	return REAL(mkdir)(path, mode);
-}
-
-static int sys_chmod(const char *path, mode_t mode)
-{
-	return REAL(chmod)(path, mode);
-}
-
-static const struct nopyc_sys real_sys = { sys_open, sys_lstat, sys_mkdir, sys_chmod };
-
-/* No memory for the rules, or asked for from inside their loading: pass
- * everything through.  Zeroed (.bss, not in the file), set on use. */
-static struct nopyc_rules shim_rules_off;
-
-static struct nopyc_rules *rules_off(void)
-{
-	shim_rules_off.off = 1;
-	return &shim_rules_off;
-}
+/* No memory for the rules: the built-in deny **, as for a configuration
+ * error (nothing is written). */
+static const struct nopyc_rule deny_all = {
+	.action = NOPYC_DENY, .number = 1, .text = "deny **", .pattern = "/**",
+};
+static const struct nopyc_rules rules_nomem = {
+	.rule = (struct nopyc_rule *)&deny_all, .count = 1, .failed = 1, .builtin = 1,
+};
 
 /* Until the rules are known, every read is looked at. */
 int shim_reads_matter = 1;
@@ -59,13 +36,40 @@ int shim_reads_matter = 1;
 /* Could any read be changed or reported under these rules? */
 static int reads_matter(const struct nopyc_rules *rules)
 {
-	if (rules->off)
-		return 0;
 	if (shim_diag.log_fd >= 0 || shim_diag.log_path || shim_diag.stats)
 		return 1;
 	for (size_t i = 0; i < rules->count; i++)
-		if (rules->rule[i].action == NOPYC_REDIRECT && !rules->rule[i].target_refused)
+		if (rules->rule[i].action == NOPYC_REDIRECT)
 			return 1;
+	return 0;
+}
+
+/* Whether LD_PRELOAD names this library (an entry with its file name, in
+ * any directory spelling, $LIB included): then it was asked for by name,
+ * and no configuration means deny **.  Otherwise it came from
+ * /etc/ld.so.preload (or as a dependency) and no configuration means no
+ * rule.  The loader splits LD_PRELOAD at blanks and colons (glibc
+ * elf/rtld.c, musl ldso/dynlink.c). */
+static int named_in_ld_preload(void)
+{
+	const char *list = getenv("LD_PRELOAD");
+	Dl_info info;
+	if (!list || !*list)
+		return 0;
+	if (!dladdr((void *)named_in_ld_preload, &info) || !info.dli_fname)
+		return 1;  /* cannot tell: keep the default */
+	const char *self = strrchr(info.dli_fname, '/');
+	self = self ? self + 1 : info.dli_fname;
+	size_t n = strlen(self);
+	for (const char *p = list + strspn(list, " :"); *p; p += strspn(p, " :")) {
+		size_t len = strcspn(p, " :");
+		const char *base = p + len;
+		while (base > p && base[-1] != '/')
+			base--;
+		if ((size_t)(p + len - base) == n && memcmp(base, self, n) == 0)
+			return 1;
+		p += len;
+	}
 	return 0;
 }
 
@@ -75,35 +79,35 @@ static int said_config;
 static struct nopyc_rules *load(void)
 {
 	struct nopyc_config c;
-	nopyc_config_read(&c);
+	/* secure execution (setuid, setgid, capabilities): the environment
+	 * is the caller's, so only the system file counts */
+	nopyc_config_read(&c, getauxval(AT_SECURE) != 0, named_in_ld_preload());
 	shim_diag_load(&c);
 	struct nopyc_rules *rules = calloc(1, sizeof *rules);
 	if (!rules)
-		return rules_off();
-	unsigned euid = (unsigned)geteuid();
-	if (nopyc_rules_load(rules, &real_sys, c.rules, c.config, euid)) {
-		nopyc_rules_free(rules);
+		return (struct nopyc_rules *)&rules_nomem;
+	if (nopyc_config_rules(rules, &shim_sys, &c) != 0) {
 		shim_say(c.strict ? NULL : &said_config, rules->error,
 		         nopyc_config_suffix(&c, 1), "");
 		if (c.strict)
 			_exit(2);
+		shim_diag.dryrun = 0;  /* fail safe: the deny holds */
 		return rules;
 	}
-	char msg[2048];
-	shim_diag.refused_targets = nopyc_rules_check_targets(rules, &real_sys, euid, msg, sizeof msg);
-	if (shim_diag.refused_targets) {
-		if (c.strict) {
-			shim_say(NULL, msg, nopyc_config_suffix(&c, 0), "");
+	/* The starting euid's TARGETs: verified (and made) now, so a refusal
+	 * shows at start-up; another euid's on its first call. */
+	unsigned euid = (unsigned)geteuid();
+	for (size_t i = 0; i < rules->count; i++) {
+		char line[NOPYC_PATH_MAX + 640];
+		line[0] = '\0';
+		if (rules->rule[i].action != NOPYC_REDIRECT ||
+		    shim_target_setup(&rules->rule[i], euid, line, sizeof line))
+			continue;
+		shim_diag.refused_targets++;
+		if (line[0])
+			shim_say(NULL, line, nopyc_config_suffix(&c, 0), "");
+		if (c.strict)
 			_exit(2);
-		}
-		/* one line per refused TARGET, each with the prefix */
-		if (!__atomic_exchange_n(&said_config, 1, __ATOMIC_RELAXED))
-			for (char *line = msg, *nl; line; line = nl) {
-				nl = strchr(line, '\n');
-				if (nl)
-					*nl++ = '\0';
-				shim_say(NULL, line, "", "");
-			}
 	}
 	return rules;
 }
@@ -119,7 +123,7 @@ const struct nopyc_rules *shim_config(void)
 	if (__builtin_expect(rules != NULL, 1))
 		return rules;
 	if (loading)
-		return rules_off();
+		return &rules_loading;
 	/* No lock (a fork could strand it): racing first callers each load and
 	 * the first to publish wins.  Their messages are said once (said_config). */
 	loading = 1;

@@ -11,6 +11,7 @@
 #include "real.h"  /* first: it sets the feature macros for open/open64 */
 
 #include "act.h"
+#include "at.h"
 #include "diag.h"
 #include "start.h"
 
@@ -28,16 +29,26 @@ static inline const char *UNCHECKED(const char *p)
 	return p;
 }
 
+/* The at-form of a line (wrappers.def): an expression that makes the call
+ * relative to a directory fd D (TARGET's) with the path P below it.  A
+ * redirected call uses it when the line has one (AT_OR_REAL), else the
+ * real call on /proc/self/fd/D/PATH. */
+#define HAS_AT(...) (0 __VA_OPT__(+1))
+#define AT_OR_REAL(at, REALCALL, ...) __VA_OPT__(at ? (__VA_ARGS__) :) REALCALL
+
 /* The cold part of a one-path wrapper: plan_path1_begin decides, then one
- * loop around the real call, plan_path1_next says whether to call again. */
-#define ONE_PATH(name, fail, op, dirfd, SINK, ON_FAIL, ARGS, ONCE)            \
+ * loop around the real call (at TARGET or not), plan_path1_next says
+ * whether to call again. */
+#define ONE_PATH(name, fail, op, dirfd, SINK, ON_FAIL, ARGS, ONCE, ...)       \
 	if (!real) {                                                          \
 		errno = ENOSYS;                                               \
 		return fail;                                                  \
 	}                                                                     \
 	struct plan pl;                                                       \
 	__typeof__(real ARGS) r = fail;                                       \
-	switch (plan_path1_begin(&pl, op, dirfd, path, ONCE, &P)) {           \
+	int D = -1;                                                           \
+	switch (plan_path1_begin(&pl, op, dirfd, path, ONCE,                  \
+	                         HAS_AT(__VA_ARGS__), &P)) {                  \
 	case PLAN_FAIL:                                                       \
 		ON_FAIL;                                                      \
 		errno = pl.d.err;                                             \
@@ -49,10 +60,13 @@ static inline const char *UNCHECKED(const char *p)
 		r = SINK;                                                     \
 		break;                                                        \
 	case PLAN_CALL:                                                       \
-		for (; P; P = plan_path1_next(&pl, r == fail))                \
-			r = real ARGS;                                        \
+		for (; P; P = plan_path1_next(&pl, r == fail)) {              \
+			D = pl.tfd;                                           \
+			r = AT_OR_REAL(pl.at, real ARGS, __VA_ARGS__);        \
+		}                                                             \
 	}                                                                     \
-	shim_after(#name, &pl.d, r == fail);                                  \
+	(void)D;                                                              \
+	plan_path1_end(&pl, #name, r == fail);                                \
 	return r;
 
 #define SLOW_PARAMS(...) (void *real_, __VA_ARGS__)
@@ -76,14 +90,14 @@ static inline const char *UNCHECKED(const char *p)
 /* One wrapper pair: the cold NAME_slow, then the exported hot NAME.
  * LOCALS declares what ARGS needs besides P (open flags F, fopen mode M);
  * SINK is the value a discarded write returns; ON_FAIL runs before a
- * refused call returns. */
-#define WRAP1(ret, name, fail, op, dirfd, params, ARGS, LOCALS, SINK, ON_FAIL, ONCE) \
+ * refused call returns; the optional last argument is the at-form. */
+#define WRAP1(ret, name, fail, op, dirfd, params, ARGS, LOCALS, SINK, ON_FAIL, ONCE, ...) \
 	static COLD ret name##_slow SLOW_PARAMS params                        \
 	{                                                                     \
 		REAL_FROM_SLOW(name);                                         \
 		const char *P = path;                                         \
 		LOCALS                                                        \
-		ONE_PATH(name, fail, op, dirfd, SINK, ON_FAIL, ARGS, ONCE)    \
+		ONE_PATH(name, fail, op, dirfd, SINK, ON_FAIL, ARGS, ONCE, __VA_ARGS__) \
 	}                                                                     \
 	EXPORT ret name params                                                \
 	{                                                                     \
@@ -103,26 +117,30 @@ static inline const char *UNCHECKED(const char *p)
 /* The families (wrappers.def says the same per macro).  Only CREAT and the
  * open family are ever told to sink. */
 
-/* PATH1: plan_path1_begin / plan_path1_next (act.c). */
-#define PATH1(ret, name, fail, op, dirfd, params, ARGS)                       \
+/* PATH1: plan_path1_begin / plan_path1_next (act.c); the at-form, if
+ * any, from the line. */
+#define PATH1(ret, name, fail, op, dirfd, params, ARGS, ...)                  \
 	WRAP1(ret, name, fail, op, dirfd, params, ARGS, ,                     \
-	      (errno = EROFS, fail), (void)0, 0)
-/* CREAT: open_sink + the PATH1 plan (act.c). */
+	      (errno = EROFS, fail), (void)0, 0, __VA_ARGS__)
+/* CREAT: open_sink + the PATH1 plan (act.c); at TARGET, at_open (at.c). */
 #define CREAT(name, params, ARGS)                                             \
 	WRAP1(int, name, -1, NOPYC_OP_CREATE, AT_FDCWD, params, ARGS, ,       \
-	      open_sink(O_WRONLY), (void)0, 0)
-/* OPEN: open_op, open_sink + the PATH1 plan (act.h, act.c). */
+	      open_sink(O_WRONLY), (void)0, 0,                                \
+	      at_open(D, P, O_CREAT | O_WRONLY | O_TRUNC, mode))
+/* OPEN: open_op, open_sink + the PATH1 plan (act.h, act.c); at_open. */
 #define OPEN(name, dirfd, params, ARGS)                                       \
 	WRAP1(int, name, -1, open_op(flags), dirfd, params, ARGS,             \
-	      int F = flags; OPEN_MODE(flags), open_sink(flags), (void)0, 0)
+	      int F = flags; OPEN_MODE(flags), open_sink(flags), (void)0, 0,  \
+	      at_open(D, P, F, mode))
 /* OPEN2: as OPEN, without a mode argument. */
 #define OPEN2(name, dirfd, params, ARGS)                                      \
 	WRAP1(int, name, -1, open_op(flags), dirfd, params, ARGS,             \
-	      int F = flags;, open_sink(flags), (void)0, 0)
-/* FOPEN: fopen_op, fopen_sink + the PATH1 plan (act.h, act.c). */
+	      int F = flags;, open_sink(flags), (void)0, 0, at_open(D, P, F, 0))
+/* FOPEN: fopen_op, fopen_sink + the PATH1 plan (act.h, act.c); at_fopen. */
 #define FOPEN(name, params, ARGS)                                             \
 	WRAP1(FILE *, name, NULL, fopen_op(mode), AT_FDCWD, params, ARGS,     \
-	      const char *M = mode;, fopen_sink(mode), (void)0, 0)
+	      const char *M = mode;, fopen_sink(mode), (void)0, 0,            \
+	      at_fopen(D, P, M))
 /* FREOPEN: fopen_op, freopen_sink + the PATH1 plan with one call only
  * (freopen closes the old stream even when the new open fails). */
 #define FREOPEN(name, params, ARGS)                                           \
@@ -130,12 +148,18 @@ static inline const char *UNCHECKED(const char *p)
 	      const char *M = mode;,                               \
 	      freopen_sink(real, mode, stream), fclose(stream), 1)
 
-/* PATH2: plan_path2_begin / plan_path2_next / plan_path2_end (act.c). */
-#define PATH2(name, op1, dirfd1, op2, dirfd2, params, ARGS)                   \
+/* PATH2: plan_path2_begin / plan_path2_next / plan_path2_end (act.c); the
+ * at-form, from the line, takes D1, P1, D2, P2 (each side's directory fd
+ * and path: TARGET's and the path below it for a side that is redirected,
+ * the caller's for the other). */
+#define PATH2(name, op1, dirfd1, op2, dirfd2, params, ARGS, ...)              \
+	_Static_assert(HAS_AT(__VA_ARGS__),                                   \
+	               "wrappers.def: " #name " needs its at-form");          \
 	static COLD int name##_slow SLOW_PARAMS params                        \
 	{                                                                     \
 		REAL_FROM_SLOW(name);                                         \
 		const char *P1 = from, *P2 = to;                              \
+		int D1, D2;                                                   \
 		if (!real) {                                                  \
 			errno = ENOSYS;                                       \
 			return -1;                                            \
@@ -146,9 +170,11 @@ static inline const char *UNCHECKED(const char *p)
 		int r = -1;                                                   \
 		switch (plan_path2_begin(&pl, op1, dirfd1, &P1, op2, dirfd2, &P2)) { \
 		case PLAN_CALL:                                               \
-			do                                                    \
-				r = real ARGS;                                \
-			while (plan_path2_next(&pl, r == -1));                \
+			do {                                                  \
+				D1 = pl.D1;                                   \
+				D2 = pl.D2;                                   \
+				r = AT_OR_REAL(pl.at, real ARGS, __VA_ARGS__); \
+			} while (plan_path2_next(&pl, r == -1));              \
 			break;                                                \
 		case PLAN_SUCCEED:                                            \
 			r = 0;                                                \

@@ -62,14 +62,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct nopyc_rules rules;
 	memset(&rules, 0, sizeof rules);
-	int rc = nopyc_rules_parse(&rules, source, text, euid);
+	int rc = nopyc_rules_parse(&rules, source, text);
+	const struct nopyc_caller who = { euid, NULL, NULL };
 	if (rc != 0) {
-		CHECK(rules.off);
+		CHECK(rules.failed);
 		CHECK(rules.error[0] != '\0');
 		CHECK(strncmp(rules.error, source, strlen(source)) == 0);
 		CHECK(memchr(rules.error, '\0', sizeof rules.error) != NULL);
 	} else {
-		CHECK(!rules.off);
+		CHECK(!rules.failed);
 		for (size_t i = 0; i < rules.count; i++) {
 			const struct nopyc_rule *r = &rules.rule[i];
 			CHECK(r->number == i + 1);
@@ -77,12 +78,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(nopyc_glob_check(r->pattern) == NULL);
 			CHECK(r->action <= NOPYC_REDIRECT);
 			if (r->action == NOPYC_REDIRECT) {
-				char norm[NOPYC_PATH_MAX];
-				CHECK(r->target && r->target[0] == '/');
-				CHECK(strlen(r->target) == r->target_len);
-				CHECK(strcmp(r->target, "/") != 0);
-				CHECK(nopyc_path_normalise(NULL, r->target, norm, sizeof norm) >= 0);
-				CHECK(strcmp(norm, r->target) == 0);
+				char norm[NOPYC_PATH_MAX], t[NOPYC_PATH_MAX];
+				CHECK(r->target && strlen(r->target) == r->target_len);
+				/* expanded for the smallest and the largest uid: an
+				 * absolute, folded directory other than / */
+				for (int k = 0; k < 2; k++) {
+					long tlen = nopyc_target_expand(r, k ? 4294967295u : 0, t, sizeof t);
+					CHECK(tlen > 0 && (size_t)tlen == strlen(t) && t[0] == '/');
+					CHECK(strcmp(t, "/") != 0);
+					CHECK(nopyc_path_normalise(NULL, t, norm, sizeof norm) >= 0);
+					CHECK(strcmp(norm, t) == 0);
+				}
 			}
 		}
 		struct nopyc_decision *d = malloc(sizeof *d);
@@ -91,11 +97,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				const struct nopyc_rule *m = nopyc_rules_match(&rules, paths[p]);
 				CHECK(!m || (m >= rules.rule && m < rules.rule + rules.count));
 				for (size_t o = 0; o < sizeof ops / sizeof *ops; o++) {
-					enum nopyc_verdict v = nopyc_decide(&rules, ops[o], NULL, paths[p], d);
+					enum nopyc_verdict v = nopyc_decide(&rules, &who, ops[o], NULL, paths[p], d);
 					CHECK(v == d->verdict);
+					char t[NOPYC_PATH_MAX];
 					if (v == NOPYC_MAPPED || v == NOPYC_OVERLAY)
 						CHECK(d->mapped && d->rule &&
-						      strncmp(d->mapped, d->rule->target, d->rule->target_len) == 0);
+						      nopyc_target_expand(d->rule, euid, t, sizeof t) == (long)d->target_len &&
+						      strncmp(d->mapped, t, d->target_len) == 0 &&
+						      strcmp(d->mapped + d->target_len, d->path) == 0 &&
+						      d->rel == d->path + 1);
 					if (ops[o] == NOPYC_OP_READ)
 						CHECK(v == NOPYC_PASS || v == NOPYC_OVERLAY);
 				}

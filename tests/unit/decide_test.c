@@ -19,10 +19,13 @@ static const char *const verdict_names[] = {
 static struct nopyc_rules rules_of(const char *text)
 {
 	struct nopyc_rules r = { 0 };
-	if (nopyc_rules_parse(&r, "NOPYC_RULES", text, 1000) != 0)
+	if (nopyc_rules_parse(&r, "NOPYC_RULES", text) != 0)
 		unit_fail(__FILE__, __LINE__, "cannot parse \"%s\": %s", text, r.error);
 	return r;
 }
+
+/* Who the decisions are made for (unit_who unless a test says). */
+static const struct nopyc_caller *who_now = &unit_who;
 
 /* Decide and compare verdict, errno and mapped path (NULL: none). */
 static void decide_at(const char *file, int line, const struct nopyc_rules *r,
@@ -30,7 +33,7 @@ static void decide_at(const char *file, int line, const struct nopyc_rules *r,
                       enum nopyc_verdict want, int want_err, const char *want_mapped)
 {
 	struct nopyc_decision *d = malloc(sizeof *d);
-	enum nopyc_verdict v = nopyc_decide(r, op, base, path, d);
+	enum nopyc_verdict v = nopyc_decide(r, who_now, op, base, path, d);
 	int ok = v == want && d->verdict == want;
 	if (want == NOPYC_FAIL)
 		ok = ok && d->err == want_err;
@@ -50,6 +53,14 @@ static void decide_at(const char *file, int line, const struct nopyc_rules *r,
 
 #define DECIDE(r, op, base, path, want, err, mapped) \
 	decide_at(__FILE__, __LINE__, r, op, base, path, want, err, mapped)
+
+static int refuse_all(const struct nopyc_rule *r, unsigned euid, void *ctx)
+{
+	(void)r;
+	(void)euid;
+	(void)ctx;
+	return 0;
+}
 
 static const char *const cache_paths[] = {
 	"/srv/app/pkg/__pycache__/m.cpython-311.pyc",
@@ -93,20 +104,20 @@ static void matrix(void)
 
 	/* the decision records the rule, the kind and the normalised path */
 	struct nopyc_decision d;
-	CHECK_INT(nopyc_decide(&deny, NOPYC_OP_CREATE, "/srv/app",
+	CHECK_INT(nopyc_decide(&deny, &unit_who, NOPYC_OP_CREATE, "/srv/app",
 	                       "./pkg/../pkg/__pycache__/m.cpython-311.pyc.99", &d), NOPYC_FAIL);
 	CHECK(d.rule == &deny.rule[0]);
 	CHECK_INT(d.kind, NOPYC_CACHE_TEMP);
 	CHECK_STR(d.path, "/srv/app/pkg/__pycache__/m.cpython-311.pyc.99");
-	CHECK_INT(nopyc_decide(&deny, NOPYC_OP_MKDIR, NULL, "/srv/__pycache__/", &d), NOPYC_FAIL);
+	CHECK_INT(nopyc_decide(&deny, &unit_who, NOPYC_OP_MKDIR, NULL, "/srv/__pycache__/", &d), NOPYC_FAIL);
 	CHECK_INT(d.kind, NOPYC_CACHE_DIR);
 	CHECK_STR(d.path, "/srv/__pycache__");
-	CHECK_INT(nopyc_decide(&deny, NOPYC_OP_CREATE, NULL, "/srv/m.pyc", &d), NOPYC_FAIL);
+	CHECK_INT(nopyc_decide(&deny, &unit_who, NOPYC_OP_CREATE, NULL, "/srv/m.pyc", &d), NOPYC_FAIL);
 	CHECK_INT(d.kind, NOPYC_CACHE_FILE);
 	CHECK(d.mapped == NULL);
 
 	/* no rule matches: pass, no rule */
-	CHECK_INT(nopyc_decide(&deny, NOPYC_OP_CREATE, NULL, "/opt/__pycache__/m.pyc", &d), NOPYC_PASS);
+	CHECK_INT(nopyc_decide(&deny, &unit_who, NOPYC_OP_CREATE, NULL, "/opt/__pycache__/m.pyc", &d), NOPYC_PASS);
 	CHECK(d.rule == NULL);
 	CHECK_INT(d.kind, NOPYC_CACHE_FILE);
 	for (int op = 0; op < NOPS; op++)
@@ -132,7 +143,7 @@ static void not_cache(void)
 	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
 		for (int op = 0; op < NOPS; op++)
 			DECIDE(&r, op, NULL, paths[i], NOPYC_PASS, 0, NULL);
-		nopyc_decide(&r, NOPYC_OP_CREATE, NULL, paths[i], &d);
+		nopyc_decide(&r, &unit_who, NOPYC_OP_CREATE, NULL, paths[i], &d);
 		CHECK_INT(d.kind, NOPYC_NOT_CACHE);
 		CHECK(d.rule == NULL);
 	}
@@ -208,29 +219,41 @@ static void redirect_edges(void)
 	DECIDE(&r, NOPYC_OP_REMOVE, NULL, "/opt/__pycache__/m.pyc", NOPYC_FAIL, EROFS, NULL);
 	nopyc_rules_free(&r);
 
-	/* a refused TARGET acts as deny */
-	char dir[512], text[1024];
-	snprintf(dir, sizeof dir, "%s/decide-open", unit_tmpdir());
-	CHECK_INT(mkdir(dir, 0700), 0);
-	CHECK_INT(chmod(dir, 0777), 0);
-	snprintf(text, sizeof text, "redirect /srv/** %s; allow **", dir);
-	r = rules_of(text);
-	char msg[1024];
-	CHECK_INT(nopyc_rules_check_targets(&r, &unit_sys, (unsigned)geteuid(), msg, sizeof msg), 1);
+	/* a TARGET the caller refuses acts as deny, and a path inside it is
+	 * not ours: later rules decide it */
+	const struct nopyc_caller refusing = { 1000, refuse_all, NULL };
+	who_now = &refusing;
+	r = rules_of("redirect /srv/** /run/pyc; deny **");
 	for (int op = 0; op < NOPS; op++)
 		DECIDE(&r, op, NULL, "/srv/__pycache__/m.pyc",
 		       op == NOPYC_OP_READ ? NOPYC_PASS : NOPYC_FAIL, EROFS, NULL);
-	DECIDE(&r, NOPYC_OP_CREATE, NULL, "/opt/__pycache__/m.pyc", NOPYC_PASS, 0, NULL);
+	DECIDE(&r, NOPYC_OP_CREATE, NULL, "/run/pyc/x/__pycache__/m.pyc", NOPYC_FAIL, EROFS, NULL);
+	struct nopyc_decision *d = malloc(sizeof *d);
+	nopyc_decide(&r, &refusing, NOPYC_OP_CREATE, NULL, "/srv/__pycache__/m.pyc", d);
+	CHECK_INT(d->target_refused, 1);
+	CHECK(d->rule == &r.rule[0]);
+	nopyc_decide(&r, &unit_who, NOPYC_OP_CREATE, NULL, "/srv/__pycache__/m.pyc", d);
+	CHECK_INT(d->target_refused, 0);
+	CHECK_STR(d->rel, "srv/__pycache__/m.pyc");
+	CHECK_INT(d->target_len, strlen("/run/pyc"));
+	free(d);
+	who_now = &unit_who;
 	nopyc_rules_free(&r);
 
-	/* a configuration error: everything passes */
-	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_parse(&r, "NOPYC_RULES", "deny **; deyn **", 1000), -1);
-	for (int op = 0; op < NOPS; op++)
-		DECIDE(&r, op, NULL, "/srv/__pycache__/m.pyc", NOPYC_PASS, 0, NULL);
+	/* %u: the caller's euid, for the mapping and for "inside TARGET" */
+	r = rules_of("redirect /srv/** /run/pyc/%u; deny **");
+	DECIDE(&r, NOPYC_OP_CREATE, NULL, "/srv/__pycache__/m.pyc", NOPYC_MAPPED, 0,
+	       "/run/pyc/1000/srv/__pycache__/m.pyc");
+	DECIDE(&r, NOPYC_OP_CREATE, NULL, "/run/pyc/1000/srv/__pycache__/m.pyc", NOPYC_PASS, 0, NULL);
+	DECIDE(&r, NOPYC_OP_CREATE, NULL, "/run/pyc/0/srv/__pycache__/m.pyc", NOPYC_FAIL, EROFS, NULL);
+	const struct nopyc_caller root = { 0, NULL, NULL };
+	who_now = &root;
+	DECIDE(&r, NOPYC_OP_CREATE, NULL, "/srv/__pycache__/m.pyc", NOPYC_MAPPED, 0,
+	       "/run/pyc/0/srv/__pycache__/m.pyc");
+	DECIDE(&r, NOPYC_OP_CREATE, NULL, "/run/pyc/0/srv/__pycache__/m.pyc", NOPYC_PASS, 0, NULL);
+	DECIDE(&r, NOPYC_OP_CREATE, NULL, "/run/pyc/1000/srv/__pycache__/m.pyc", NOPYC_FAIL, EROFS, NULL);
+	who_now = &unit_who;
 	nopyc_rules_free(&r);
-	struct nopyc_rules off = { .off = 1 };
-	DECIDE(&off, NOPYC_OP_CREATE, NULL, "/srv/__pycache__/m.pyc", NOPYC_PASS, 0, NULL);
 
 	/* no rules at all: everything passes */
 	struct nopyc_rules none = { 0 };

@@ -56,7 +56,21 @@ static void on_alarm(int sig)
 	_exit(1);
 }
 
-const struct nopyc_sys unit_sys = NOPYC_SYS_LIBC;
+static int unit_fstat(int fd, struct nopyc_stat *out)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return -1;
+	out->dev = (unsigned long long)st.st_dev;
+	out->ino = (unsigned long long)st.st_ino;
+	out->uid = (unsigned)st.st_uid;
+	out->mode = (unsigned)st.st_mode;
+	return 0;
+}
+
+const struct nopyc_sys unit_sys = NOPYC_SYS_LIBC(unit_fstat);
+
+const struct nopyc_caller unit_who = { 1000, NULL, NULL };
 
 int main(void)
 {
@@ -69,6 +83,7 @@ int main(void)
 	test_rules();
 	test_targets();
 	test_decide();
+	test_config();
 
 	if (tmpdir[0])
 		nftw(tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);

@@ -13,12 +13,12 @@ static struct nopyc_rules parse_ok_at(const char *file, int line,
                                       const char *text, size_t count)
 {
 	struct nopyc_rules r = { 0 };
-	int rc = nopyc_rules_parse(&r, "NOPYC_RULES", text, 1000);
-	if (rc == 0 && !r.off && r.count == count && r.error[0] == '\0')
+	int rc = nopyc_rules_parse(&r, "NOPYC_RULES", text);
+	if (rc == 0 && !r.failed && r.count == count && r.error[0] == '\0')
 		unit_passed++;
 	else
-		unit_fail(file, line, "parse \"%.200s\": rc %d, off %d, %zu rules (expected %zu), error \"%s\"",
-		          text, rc, r.off, r.count, count, r.error);
+		unit_fail(file, line, "parse \"%.200s\": rc %d, failed %d, %zu rules (expected %zu), error \"%s\"",
+		          text, rc, r.failed, r.count, count, r.error);
 	return r;
 }
 
@@ -27,14 +27,14 @@ static void parse_err_at(const char *file, int line, const char *source,
                          const char *text, const char *msg, int exact)
 {
 	struct nopyc_rules r = { 0 };
-	int rc = nopyc_rules_parse(&r, source, text, 1000);
-	int ok = rc == -1 && r.off == 1 &&
+	int rc = nopyc_rules_parse(&r, source, text);
+	int ok = rc == -1 && r.failed == 1 &&
 	         (exact ? strcmp(r.error, msg) == 0 : strstr(r.error, msg) != NULL);
 	if (ok)
 		unit_passed++;
 	else
-		unit_fail(file, line, "parse \"%.200s\" from %s: rc %d, off %d, error \"%s\", expected %s \"%s\"",
-		          text, source, rc, r.off, r.error, exact ? "exactly" : "containing", msg);
+		unit_fail(file, line, "parse \"%.200s\" from %s: rc %d, failed %d, error \"%s\", expected %s \"%s\"",
+		          text, source, rc, r.failed, r.error, exact ? "exactly" : "containing", msg);
 	nopyc_rules_free(&r);
 }
 
@@ -70,7 +70,7 @@ static void basics(void)
 		CHECK_STR(r.rule[2].pattern, "/c/**");
 		CHECK_STR(r.rule[3].target, "/run/t");
 		CHECK_INT(r.rule[3].target_len, 6);
-		CHECK_INT(r.rule[3].target_refused, 0);
+		CHECK_INT(r.rule[3].target_per_uid, 0);
 	}
 	nopyc_rules_free(&r);
 
@@ -91,7 +91,7 @@ static void basics(void)
 
 	/* a second parse appends, numbering on */
 	r = PARSE_OK("deny /a/**", 1);
-	CHECK_INT(nopyc_rules_parse(&r, "NOPYC_RULES", "allow /b/**; allow /c/**", 1000), 0);
+	CHECK_INT(nopyc_rules_parse(&r, "NOPYC_RULES", "allow /b/**; allow /c/**"), 0);
 	CHECK_INT(r.count, 3);
 	if (r.count == 3)
 		CHECK_INT(r.rule[2].number, 3);
@@ -160,7 +160,7 @@ static void errors(void)
 	PARSE_ERR("deny srv/app/**", "NOPYC_RULES rule 1: pattern must be absolute or start with **");
 	PARSE_ERR("deny *.pyc", "pattern must be absolute or start with **");
 	PARSE_ERR("deny ./x/**", "pattern must be absolute or start with **");
-	PARSE_ERR("deny ~/x/**", "pattern must be absolute or start with **");
+	PARSE_ERR("deny ~/x/**", "~ is not expanded in rules (write the absolute path)");
 	PARSE_ERR("deny ?/x", "pattern must be absolute or start with **");
 
 	/* invalid glob */
@@ -186,7 +186,7 @@ static void errors(void)
 	memset(longword, 'x', 2999);
 	longword[2999] = '\0';
 	struct nopyc_rules r = { 0 };
-	CHECK_INT(nopyc_rules_parse(&r, "NOPYC_RULES", longword, 1000), -1);
+	CHECK_INT(nopyc_rules_parse(&r, "NOPYC_RULES", longword), -1);
 	CHECK_CONTAINS(r.error, "NOPYC_RULES rule 1: unknown action \"xxxx");
 	CHECK(strlen(r.error) < 200);
 	CHECK(strchr(r.error, '\n') == NULL);
@@ -226,25 +226,54 @@ static void targets(void)
 		"redirect /c/** /run//x/./y/../z/;"
 		"redirect /d/** /run/%u%u",
 		4);
+	char t[NOPYC_PATH_MAX];
 	if (r.count == 4) {
-		CHECK_STR(r.rule[0].target, "/run/pycache/1000");
-		CHECK_INT(r.rule[0].target_len, strlen("/run/pycache/1000"));
-		CHECK_STR(r.rule[1].target, "/run/p%c/1000/%u");
+		/* with %u: kept as written, expanded for each euid */
+		CHECK_STR(r.rule[0].target, "/run/pycache/%u");
+		CHECK_INT(r.rule[0].target_per_uid, 1);
+		CHECK_INT(nopyc_target_expand(&r.rule[0], 1000, t, sizeof t), strlen("/run/pycache/1000"));
+		CHECK_STR(t, "/run/pycache/1000");
+		CHECK_INT(nopyc_target_expand(&r.rule[1], 1000, t, sizeof t), strlen("/run/p%c/1000/%u"));
+		CHECK_STR(t, "/run/p%c/1000/%u");
+		/* without: folded once */
 		CHECK_STR(r.rule[2].target, "/run/x/z");
+		CHECK_INT(r.rule[2].target_per_uid, 0);
 		CHECK_INT(r.rule[2].target_len, strlen("/run/x/z"));
-		CHECK_STR(r.rule[3].target, "/run/10001000");
+		CHECK_INT(nopyc_target_expand(&r.rule[2], 1000, t, sizeof t), strlen("/run/x/z"));
+		CHECK_STR(t, "/run/x/z");
+		CHECK_INT(nopyc_target_expand(&r.rule[3], 1000, t, sizeof t), strlen("/run/10001000"));
+		CHECK_STR(t, "/run/10001000");
+		/* too small a buffer: -1 */
+		CHECK_INT(nopyc_target_expand(&r.rule[0], 1000, t, 8), -1);
+		CHECK_INT(nopyc_target_expand(&r.rule[2], 1000, t, 8), -1);
 	}
 	nopyc_rules_free(&r);
 
 	/* %u is the euid given, whatever it is */
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_parse(&r, "NOPYC_RULES", "redirect ** /t/%u", 0), 0);
-	if (r.count == 1)
-		CHECK_STR(r.rule[0].target, "/t/0");
-	CHECK_INT(nopyc_rules_parse(&r, "NOPYC_RULES", "redirect ** /t/%u", 4294967295u), 0);
-	if (r.count == 2)
-		CHECK_STR(r.rule[1].target, "/t/4294967295");
+	CHECK_INT(nopyc_rules_parse(&r, "NOPYC_RULES", "redirect ** /t/%u"), 0);
+	if (r.count == 1) {
+		CHECK(nopyc_target_expand(&r.rule[0], 0, t, sizeof t) > 0);
+		CHECK_STR(t, "/t/0");
+		CHECK(nopyc_target_expand(&r.rule[0], 4294967295u, t, sizeof t) > 0);
+		CHECK_STR(t, "/t/4294967295");
+	}
 	nopyc_rules_free(&r);
+
+	/* %% and an escaped %u are not %u */
+	r = (struct nopyc_rules){ 0 };
+	CHECK_INT(nopyc_rules_parse(&r, "NOPYC_RULES", "redirect ** /t/%%u; redirect ** /t/\\%u"), 0);
+	if (r.count == 2) {
+		CHECK_INT(r.rule[0].target_per_uid, 0);
+		CHECK_STR(r.rule[0].target, "/t/%u");
+	}
+	nopyc_rules_free(&r);
+
+	/* ~ is not expanded */
+	PARSE_ERR_EXACT("redirect ** ~/pyc",
+	                "NOPYC_RULES rule 1: ~ is not expanded in rules (write the absolute path) in \"redirect ** ~/pyc\"");
+	PARSE_ERR_EXACT("deny ~/src/**",
+	                "NOPYC_RULES rule 1: ~ is not expanded in rules (write the absolute path) in \"deny ~/src/**\"");
 
 	/* a TARGET too long for a path is an error, not an overflow */
 	char *text = malloc(NOPYC_PATH_MAX * 2 + 64);
@@ -253,14 +282,14 @@ static void targets(void)
 	memset(text + n, 't', NOPYC_PATH_MAX + 100);
 	text[n + NOPYC_PATH_MAX + 100] = '\0';
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_parse(&r, "NOPYC_RULES", text, 1000), -1);
+	CHECK_INT(nopyc_rules_parse(&r, "NOPYC_RULES", text), -1);
 	CHECK_CONTAINS(r.error, "TARGET is too long");
 	nopyc_rules_free(&r);
 	/* ... also when only %u makes it too long */
 	memset(text + n, 't', NOPYC_PATH_MAX - 4);
 	strcpy(text + n + NOPYC_PATH_MAX - 4, "%u");
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_parse(&r, "NOPYC_RULES", text, 1000000), -1);
+	CHECK_INT(nopyc_rules_parse(&r, "NOPYC_RULES", text), -1);
 	CHECK_CONTAINS(r.error, "TARGET is too long");
 	nopyc_rules_free(&r);
 	free(text);
@@ -313,7 +342,7 @@ static void many(void)
 	/* an error deep in a long list names its rule */
 	strcpy(text + n, "deyn /x");
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_parse(&r, "NOPYC_RULES", text, 1000), -1);
+	CHECK_INT(nopyc_rules_parse(&r, "NOPYC_RULES", text), -1);
 	CHECK_CONTAINS(r.error, "NOPYC_RULES rule 5001: unknown action \"deyn\"");
 	nopyc_rules_free(&r);
 	free(text);
@@ -354,26 +383,21 @@ static void load(void)
 {
 	struct nopyc_rules r = { 0 };
 
-	/* neither set: deny ** */
-	CHECK_INT(nopyc_rules_load(&r, &unit_sys, NULL, NULL, 1000), 0);
-	CHECK_INT(r.count, 1);
-	CHECK_INT(r.off, 0);
-	if (r.count == 1) {
-		CHECK_INT(r.rule[0].action, NOPYC_DENY);
-		CHECK_STR(r.rule[0].pattern, "/**");
-	}
-	CHECK(nopyc_rules_match(&r, "/any/where/__pycache__/m.pyc") == &r.rule[0]);
+	/* neither set: no rule (the default is nopyc_config_rules' to give) */
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, NULL, NULL), 0);
+	CHECK_INT(r.count, 0);
+	CHECK_INT(r.failed, 0);
 	nopyc_rules_free(&r);
 
 	/* NOPYC_RULES only */
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_load(&r, &unit_sys, "allow /a/**", NULL, 1000), 0);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, "allow /a/**", NULL), 0);
 	CHECK_INT(r.count, 1);
 	nopyc_rules_free(&r);
 
 	/* NOPYC_RULES set but empty: no rules (everything goes through) */
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_load(&r, &unit_sys, "", NULL, 1000), 0);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, "", NULL), 0);
 	CHECK_INT(r.count, 0);
 	nopyc_rules_free(&r);
 
@@ -384,14 +408,14 @@ static void load(void)
 		"\n"
 		"redirect /opt/** /run/c/%u ; allow **\n");
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_load(&r, &unit_sys, "discard /srv/app/**; allow /srv/**", conf, 7), 0);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, "discard /srv/app/**; allow /srv/**", conf), 0);
 	CHECK_INT(r.count, 5);
 	if (r.count == 5) {
 		CHECK_INT(r.rule[0].action, NOPYC_DISCARD);
 		CHECK_INT(r.rule[1].action, NOPYC_ALLOW);
 		CHECK_INT(r.rule[2].action, NOPYC_DENY);
 		CHECK_INT(r.rule[3].action, NOPYC_REDIRECT);
-		CHECK_STR(r.rule[3].target, "/run/c/7");
+		CHECK_STR(r.rule[3].target, "/run/c/%u");
 		CHECK_INT(r.rule[4].action, NOPYC_ALLOW);
 		for (unsigned i = 0; i < 5; i++)
 			CHECK_INT(r.rule[i].number, i + 1);
@@ -403,15 +427,15 @@ static void load(void)
 
 	/* the file alone */
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_load(&r, &unit_sys, NULL, conf, 7), 0);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, NULL, conf), 0);
 	CHECK_INT(r.count, 3);
 	nopyc_rules_free(&r);
 
 	/* an error in the file names the file and the line */
 	char *bad = write_file("bad.conf", "deny /a/**\n\n  \n# c\nallow relative/**\n");
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_load(&r, &unit_sys, "allow /x/**", bad, 0), -1);
-	CHECK_INT(r.off, 1);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, "allow /x/**", bad), -1);
+	CHECK_INT(r.failed, 1);
 	char want[1024];
 	snprintf(want, sizeof want, "%s line 5: pattern must be absolute", bad);
 	CHECK_CONTAINS(r.error, want);
@@ -419,7 +443,7 @@ static void load(void)
 
 	/* an error in NOPYC_RULES stops before the file */
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_load(&r, &unit_sys, "allow /x/**; deny", bad, 0), -1);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, "allow /x/**; deny", bad), -1);
 	CHECK_CONTAINS(r.error, "NOPYC_RULES rule 2: missing PATTERN");
 	nopyc_rules_free(&r);
 
@@ -427,15 +451,15 @@ static void load(void)
 	char missing[512];
 	snprintf(missing, sizeof missing, "%s/no-such.conf", unit_tmpdir());
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_load(&r, &unit_sys, "allow /x/**", missing, 0), -1);
-	CHECK_INT(r.off, 1);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, "allow /x/**", missing), -1);
+	CHECK_INT(r.failed, 1);
 	snprintf(want, sizeof want, "NOPYC_CONFIG %s: cannot read it: No such file or directory", missing);
 	CHECK_STR(r.error, want);
 	nopyc_rules_free(&r);
 
 	/* a directory */
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_load(&r, &unit_sys, NULL, unit_tmpdir(), 0), -1);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, NULL, unit_tmpdir()), -1);
 	CHECK_CONTAINS(r.error, "cannot read it: Is a directory");
 	nopyc_rules_free(&r);
 
@@ -449,7 +473,7 @@ static void load(void)
 		close(fd);
 	}
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_load(&r, &unit_sys, NULL, nulfile, 0), -1);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, NULL, nulfile), -1);
 	CHECK_CONTAINS(r.error, "it contains a NUL byte");
 	nopyc_rules_free(&r);
 
@@ -466,7 +490,7 @@ static void load(void)
 		fclose(f);
 	}
 	r = (struct nopyc_rules){ 0 };
-	CHECK_INT(nopyc_rules_load(&r, &unit_sys, NULL, bigname, 0), -1);
+	CHECK_INT(nopyc_rules_load(&r, &unit_sys, NULL, bigname), -1);
 	snprintf(want, sizeof want, "%s line 3001: unknown action \"bogus\"", bigname);
 	CHECK_CONTAINS(r.error, want);
 	nopyc_rules_free(&r);

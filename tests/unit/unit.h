@@ -14,9 +14,12 @@
 
 extern unsigned long unit_passed, unit_failed;
 
-/* libc's own open, lstat, mkdir, chmod, for the core (the tests are not
- * preloaded). */
+/* libc's own functions, for the core (the tests are not preloaded). */
 extern const struct nopyc_sys unit_sys;
+
+/* The caller most decisions are made for: euid 1000 (%u), every TARGET
+ * acceptable. */
+extern const struct nopyc_caller unit_who;
 
 void unit_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -73,5 +76,6 @@ void test_path(void);
 void test_rules(void);
 void test_targets(void);
 void test_decide(void);
+void test_config(void);
 
 #endif
