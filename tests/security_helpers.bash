@@ -22,6 +22,21 @@ as_user() {
 	setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$@"
 }
 
+# run_as UID CMD...: run CMD as UID through tests/c/run-as.c, built static
+# (SEC_RUN_AS, by sec_setup): unlike setpriv and env, it loads no library
+# itself, so under /etc/ld.so.preload only CMD says anything.  Python's
+# cache variables are unset first (in a subshell: no program runs for it).
+run_as() {
+	local uid=$1
+	shift
+	(
+		unset PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX PYTHONOPTIMIZE \
+			SOURCE_DATE_EPOCH PYTHONPATH PYTHONHOME PYTHONSTARTUP PYTHONUSERBASE \
+			PYTHONSAFEPATH PYTHONINSPECT PYTHONVERBOSE
+		exec "$SEC_RUN_AS" "$uid" "$@"
+	)
+}
+
 # sec_require: skip unless root with setpriv and a Python every user can run.
 sec_require() {
 	((EUID == 0)) || skip "needs root (to act as several users)"
@@ -49,6 +64,10 @@ sec_setup() {
 	SEC_SYNC=$SEC_ROOT/sync
 	mkdir -m 0777 "$SEC_SYNC"
 	SEC_TAG=$(env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" "$SEC_PY" -c 'import sys; print(sys.implementation.cache_tag)')
+	SEC_RUN_AS=$SEC_ROOT/lib/run-as
+	cc -static -O2 -o "$SEC_RUN_AS" "$NOPYC_TEST_ROOT/tests/c/run-as.c" 2>/dev/null ||
+		cc -O2 -o "$SEC_RUN_AS" "$NOPYC_TEST_ROOT/tests/c/run-as.c" ||
+		fail "cannot build tests/c/run-as.c"
 }
 
 sec_teardown() {
@@ -149,12 +168,12 @@ in_system() {
 	{
 		echo 'set -euo pipefail'
 		declare -p NOPYC_TEST_PY_ENV_CLEAR SEC_ROOT SEC_LIB SEC_APP SEC_PY SEC_TAG \
-			VICTIM_UID ATTACKER_UID
+			VICTIM_UID ATTACKER_UID SEC_RUN_AS
 		local v
 		for v in SYS_CONF HOSTILE_ENV PROBE; do
 			[[ -z ${!v+x} ]] || declare -p "$v"
 		done
-		declare -f as_user "${SYS_FUNCS[@]}"
+		declare -f as_user run_as "${SYS_FUNCS[@]}"
 		cat <<'EOF'
 etc=$(mktemp -d "$SEC_ROOT/etc.XXXXXX")
 mount -t tmpfs -o mode=0755 nopyc-etc "$etc"
