@@ -173,7 +173,7 @@ config_python() {
 		[[ $output == refused ]] || fail "$name: mkdir of a __pycache__: $output"
 		[[ $stderr == "nopyc: $want$NOPYC_FAILSAFE" ]] ||
 			fail "$name: message$(printf '\n  want: %s\n  got:  %s' "nopyc: $want$NOPYC_FAILSAFE" "$stderr")"
-		run --separate-stderr env "$assign" "${NOPYC_TEST_PY_ENV_CLEAR[@]}" LD_PRELOAD="$NOPYC_LIB" "$PY" "$T/main.py"
+		run --separate-stderr env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" "$assign" LD_PRELOAD="$NOPYC_LIB" "$PY" "$T/main.py"
 		[[ $status == 0 && $output == "$NOPYC_TEST_TREE_OUTPUT" ]] || fail "$name: python: status $status, output $output"
 		[[ $stderr == "nopyc: $want$NOPYC_FAILSAFE" ]] || fail "$name: python said: $stderr"
 		[[ -z $(find_caches "$T") ]] || fail "$name: caches written: $(find_caches "$T")"
