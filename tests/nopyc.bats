@@ -807,10 +807,10 @@ nopyc: touch not run: configuration error (nopyc --check shows the rules)"
 	printf 'allow /x/**\n\n  discard\n' >"$BATS_TEST_TMPDIR/bad.conf"
 	run --separate-stderr "$NOPYC" --config "$BATS_TEST_TMPDIR/bad.conf" --check
 	assert_equal "$status" 2
-	assert_equal "$stderr" "nopyc: $BATS_TEST_TMPDIR/bad.conf line 3: missing PATTERN (write: ACTION PATTERN, e.g. deny /srv/app/**) in \"discard\"; nopyc is off in this process"
+	assert_equal "$stderr" "nopyc: $BATS_TEST_TMPDIR/bad.conf line 3: missing PATTERN (write: ACTION PATTERN, e.g. deny /srv/app/**) in \"discard\"$NOPYC_FAILSAFE"
 	run --separate-stderr "$NOPYC" --config "$BATS_TEST_TMPDIR/none.conf" --check
 	assert_equal "$status" 2
-	assert_equal "$stderr" "nopyc: NOPYC_CONFIG $BATS_TEST_TMPDIR/none.conf: cannot read it: No such file or directory; nopyc is off in this process"
+	assert_equal "$stderr" "nopyc: NOPYC_CONFIG $BATS_TEST_TMPDIR/none.conf: cannot read it: No such file or directory$NOPYC_FAILSAFE"
 	# Running a command: not run, exit 2, the same message.
 	run --separate-stderr "$NOPYC" --config "$BATS_TEST_TMPDIR/none.conf" touch "$BATS_TEST_TMPDIR/ran"
 	assert_equal "$status" 2
@@ -1043,16 +1043,17 @@ read: goes through"
 	assert_line "path: $T/a/__pycache__/x.pyc (as given: $T/a/../a/./__pycache__//x.pyc)"
 }
 
-@test "--explain with a bad configuration: nopyc is off (exit 2); Python agrees" {
+@test "--explain with a bad configuration: the built-in deny ** (exit 2); Python agrees" {
 	need_python
 	local pyc
 	pyc=$(pyc_path "$A")
 	run --separate-stderr "$NOPYC" --rule 'deyn **' --explain "$pyc"
 	assert_equal "$status" 2
 	assert_equal "$stderr" "$(unknown_action_message 'NOPYC_RULES rule 1' deyn)"
-	assert_line 'rule: -'
-	assert_line 'action: none (nopyc is off: configuration error)'
-	assert_line 'write: goes through (nopyc is off)'
+	assert_line 'rule: 1 deny ** (built-in: configuration error)'
+	assert_line 'action: deny'
+	assert_line 'write: fails with EROFS (Read-only file system)'
+	assert_line 'read: goes through'
 	run nopyc_py --rule 'deyn **' "$PY" "$T/main.py"
 	assert_equal "$status" 2
 	assert_output --partial "nopyc: $PY not run: configuration error"

@@ -501,7 +501,7 @@ recipe_docker_run() {
 
 # ---- Kubernetes --------------------------------------------------------------------
 
-@test "recipe kubernetes: the YAML's env is the Dockerfile's, an emptyDir (medium Memory) is mounted at TARGET's parent; that env as runAsUser on a read-only root with a 0777 tmpfs" {
+@test "recipe kubernetes: the YAML's env is the Dockerfile's, an emptyDir (medium Memory) is mounted at TARGET's parent; that env as runAsUser on a read-only root with a tmpfs as kubelet mounts it (1777)" {
 	need_ns
 	local yamlpy=
 	for yamlpy in /usr/bin/python3 "$PY"; do
@@ -536,7 +536,7 @@ print("KRO=%s" % q(str(sc.get("readOnlyRootFilesystem", False))))
 	[[ " ${KMEM[*]} " == *" $mp "* ]] || fail "no emptyDir with medium Memory at $mp (memory volumes: ${KMEM[*]:-none})"
 	[[ $KUID =~ ^[0-9]+$ ]] || fail "runAsUser is not a uid: $KUID"
 	build_image
-	APP=$S_APP IMAGE=$W/image TMPFS=$(printf '%s\n' "$mp" | subst) TMPFS_MODE=0777 SNAPDIR=$TMPFS
+	APP=$S_APP IMAGE=$W/image TMPFS=$(printf '%s\n' "$mp" | subst) TMPFS_MODE=1777 SNAPDIR=$TMPFS
 	RUNAS=$(APP_UID=$KUID app_uid)
 	mapfile -t ENVV < <(base_env; subst_env "${KENV[@]}")
 	mapfile -t CMD_ < <(subst_env "${DCMD[@]}")
