@@ -95,17 +95,18 @@ int at_open(int dirfd, const char *path, int flags, mode_t mode)
 		long fd = openat2(dirfd, path, flags, mode);
 		if (fd >= 0 || (errno != ENOSYS && errno != EPERM && errno != EINVAL))
 			return (int)fd;
-		if (errno != EINVAL) {
-			/* the call itself refused, or only this open? */
-			int e = errno;
+		if (errno == EPERM) {
+			/* a seccomp filter refusing the call itself, or a real
+			 * EPERM of this open (O_NOATIME on another's file)? */
 			long probe = openat2(AT_FDCWD, "/", O_PATH | O_CLOEXEC, 0);
 			if (probe >= 0) {
 				close((int)probe);
-				errno = e;
+				errno = EPERM;
 				return -1;
 			}
-			__atomic_store_n(&no_openat2, 1, __ATOMIC_RELAXED);
 		}
+		if (errno != EINVAL)
+			__atomic_store_n(&no_openat2, 1, __ATOMIC_RELAXED);
 		/* EINVAL: a flag openat2 is strict about; the walk takes it */
 	}
 #endif

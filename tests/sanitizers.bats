@@ -150,13 +150,25 @@ nopyc_valgrind_errors() {
 	vg() {
 		LD_PRELOAD="$NOPYC_LIB" valgrind -q --error-exitcode=99 --fullpath-after= "$PROBE" "$@"
 	}
-	NOPYC_RULES="$rules; redirect $T/** $TGT" run vg open-c "$T/__pycache__/m.cpython-311.pyc.42"
+	# valgrind before 3.20 does not know openat2 (syscall 437) and says so:
+	# the library then opens through its own walk (at.c), which this
+	# checks too.  Anything else valgrind says is an error.
+	vg_quiet() {
+		local other
+		other=$(grep -v -e '^--[0-9]*-- ' <<<"$stderr" || true)
+		[[ -z $other ]] || fail "valgrind: $other"
+	}
+	NOPYC_RULES="$rules; redirect $T/** $TGT" run --separate-stderr vg open-c "$T/__pycache__/m.cpython-311.pyc.42"
 	assert_output "open-c ok"
-	NOPYC_RULES="redirect $T/** $TGT" run vg mkdir "$p"
+	vg_quiet
+	NOPYC_RULES="redirect $T/** $TGT" run --separate-stderr vg mkdir "$p"
 	assert_success
-	NOPYC_RULES="discard **" run vg openat-c "notdir:$T/file" __pycache__/m.cpython-311.pyc
+	vg_quiet
+	NOPYC_RULES="discard **" run --separate-stderr vg openat-c "notdir:$T/file" __pycache__/m.cpython-311.pyc
 	assert_output "openat-c ENOTDIR"
-	NOPYC_RULES="discard **" run vg open-c "$T/__pycache__/m.cpython-311.pyc"
+	vg_quiet
+	NOPYC_RULES="discard **" run --separate-stderr vg open-c "$T/__pycache__/m.cpython-311.pyc"
 	assert_output "open-c ok"
+	vg_quiet
 	assert_file_exist "$TGT$T/__pycache__/m.cpython-311.pyc.42"
 }

@@ -273,3 +273,88 @@ start_as() {
 	run --separate-stderr env LD_PRELOAD="$SEC_LIB" NOPYC_RULES="redirect ** $SEC_ROOT/pub/%u" true
 	assert_equal "$stderr" "$want"
 }
+
+# ---- symbolic links below TARGET ---------------------------------------------
+
+# opener MODE: how the victim runs: "" (openat2 as the kernel has it), or
+# with openat2 failing ENOSYS (a kernel before 5.6) or EPERM (an older
+# container seccomp profile), through tests/c/no-openat2.c.
+opener() {
+	case $1 in
+	openat2) OPENER=() ;;
+	*)
+		[[ -x $SEC_ROOT/lib/no-openat2 ]] ||
+			cc -O2 -o "$SEC_ROOT/lib/no-openat2" "$NOPYC_TEST_ROOT/tests/c/no-openat2.c" ||
+			fail "cannot build tests/c/no-openat2.c"
+		"$SEC_ROOT/lib/no-openat2" "$1" true || skip "no seccomp filter here"
+		OPENER=("$SEC_ROOT/lib/no-openat2" "$1")
+		;;
+	esac
+}
+
+# victim_import: VICTIM_UID imports mod from SEC_APP under redirect to
+# $pub/%u, through OPENER; output in output/stderr.
+victim_import() {
+	run --separate-stderr as_user "$VICTIM_UID" env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" \
+		LD_PRELOAD="$SEC_LIB" NOPYC_RULES="redirect $SEC_APP/** $pub/%u" \
+		"${OPENER[@]}" "$SEC_PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import mod; print("X=" + mod.X)' "$SEC_APP"
+}
+
+@test "security: redirect works the same without openat2 (ENOSYS: old kernel; EPERM: old seccomp profile): cached, then reused" {
+	local pub=$SEC_ROOT/pub mode mtime
+	mkdir -m 1777 "$pub"
+	chmod 1777 "$pub"
+	mtime=$(stat -c %Y "$SEC_APP/mod.py")
+	for mode in ENOSYS EPERM; do
+		opener "$mode"
+		rm -rf "${pub:?}/$VICTIM_UID"
+		echo "X = 'genuine'" >"$SEC_APP/mod.py"
+		touch -d "@$mtime" "$SEC_APP/mod.py"
+		victim_import
+		assert_success
+		assert_output "X=genuine"
+		assert_equal "$stderr" ""
+		assert_file_exist "$pub/$VICTIM_UID$SEC_APP/__pycache__/mod.$SEC_TAG.pyc"
+		# same size and mtime: the cached pyc is what runs
+		echo "X = 'changed'" >"$SEC_APP/mod.py"
+		touch -d "@$mtime" "$SEC_APP/mod.py"
+		victim_import
+		assert_output "X=genuine"
+	done
+}
+
+@test "security: a symbolic link inside TARGET that leads out of it (pyc or __pycache__) is never followed by an open, with openat2 or without" {
+	local pub=$SEC_ROOT/pub target mode before cache
+	mkdir -m 1777 "$pub"
+	chmod 1777 "$pub"
+	target=$pub/$VICTIM_UID
+	attacker_tree "$SEC_ROOT/evil" "$SEC_APP/mod.py"
+	before=$(find "$SEC_ROOT/evil" -printf '%p %s %T@\n' | sort)
+	for mode in openat2 ENOSYS EPERM; do
+		opener "$mode"
+		# only TARGET's owner (or root) can put a link there: root does
+		rm -rf "$target"
+		cache=$target$SEC_APP/__pycache__
+		mkdir -p "$cache"
+		ln -s "$ATTACKER_PYC" "$cache/mod.$SEC_TAG.pyc"
+		chown -R "$VICTIM_UID:$VICTIM_UID" "$target"
+		chmod 0700 "$target"
+		victim_import
+		assert_success
+		assert_output "X=genuine"
+		# the import then wrote its own pyc in the link's place
+		[[ -f $cache/mod.$SEC_TAG.pyc && ! -L $cache/mod.$SEC_TAG.pyc ]] ||
+			fail "$mode: the link is still there: $(ls -l "$cache")"
+
+		# the whole __pycache__ a link to the attacker's directory
+		rm -rf "$target"
+		mkdir -p "${cache%/*}"
+		ln -s "${ATTACKER_PYC%/*}" "$cache"
+		chown -R -h "$VICTIM_UID:$VICTIM_UID" "$target"
+		chmod 0700 "$target"
+		victim_import
+		assert_success
+		assert_output "X=genuine"
+		assert_equal "$(find "$SEC_ROOT/evil" -printf '%p %s %T@\n' | sort)" "$before"
+	done
+}
