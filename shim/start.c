@@ -30,18 +30,19 @@ static const struct nopyc_rules rules_nomem = {
 	.rule = (struct nopyc_rule *)&deny_all, .count = 1, .failed = 1, .builtin = 1,
 };
 
-/* Until the rules are known, every read is looked at. */
-int shim_reads_matter = 1;
+/* Until the rules are known, every call is looked at. */
+int shim_matters = SHIM_READS | SHIM_WRITES;
 
-/* Could any read be changed or reported under these rules? */
-static int reads_matter(const struct nopyc_rules *rules)
+/* What could these rules (and the log, the stats) change or report? */
+static int matters(const struct nopyc_rules *rules)
 {
 	if (shim_diag.log_fd >= 0 || shim_diag.log_path || shim_diag.stats)
-		return 1;
+		return SHIM_READS | SHIM_WRITES;
+	int m = rules->count ? SHIM_WRITES : 0;
 	for (size_t i = 0; i < rules->count; i++)
 		if (rules->rule[i].action == NOPYC_REDIRECT)
-			return 1;
-	return 0;
+			m |= SHIM_READS;
+	return m;
 }
 
 /* Whether LD_PRELOAD names this library (an entry with its file name, in
@@ -133,7 +134,7 @@ const struct nopyc_rules *shim_config(void)
 	if (!__atomic_compare_exchange_n(&published, &expected, rules, 0,
 	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		rules = expected;  /* the loser's copy is left: rare, and small */
-	__atomic_store_n(&shim_reads_matter, reads_matter(rules), __ATOMIC_RELAXED);
+	__atomic_store_n(&shim_matters, matters(rules), __ATOMIC_RELAXED);
 	return rules;
 }
 

@@ -1,5 +1,5 @@
 /* Start-up of the library: the process's rules, loaded once and published
- * without a lock.  Offers shim_config and shim_reads_matter. */
+ * without a lock.  Offers shim_config and shim_matters. */
 #ifndef NOPYC_START_H
 #define NOPYC_START_H
 
@@ -8,8 +8,13 @@
 /* The process's rules, loaded on first use (safe before the constructor). */
 const struct nopyc_rules *shim_config(void);
 
-/* 0 when no rule, log or stats could change or report a read, so wrapped
- * reads go straight to libc without even the path filter. */
-extern int shim_reads_matter;
+/* Which calls a rule, the log or the stats could change or report:
+ * SHIM_READS, SHIM_WRITES (both until the rules are known).  The others go
+ * straight to libc without even the path filter: reads under allow, deny
+ * and discard; everything when there is no rule at all (the library in
+ * /etc/ld.so.preload with no configuration). */
+#define SHIM_WRITES 1
+#define SHIM_READS 2
+extern int shim_matters;
 
 #endif

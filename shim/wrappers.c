@@ -73,17 +73,19 @@ static inline const char *UNCHECKED(const char *p)
 #define WITH_REAL(...) (real, __VA_ARGS__)
 #define REAL_FROM_SLOW(name) __typeof__(&name) real = (__typeof__(&name))real_
 
-/* Reads skip even the filter when no rule could change a read (no
- * redirect, no log, no stats): allow, deny and discard all let reads
- * through, and reads are most of an interpreter's calls. */
-#define READ_UNTOUCHED(op)                                                    \
-	((op) == NOPYC_OP_READ && !__atomic_load_n(&shim_reads_matter, __ATOMIC_RELAXED))
+/* Calls skip even the filter when nothing could change them: reads when no
+ * rule could change a read (no redirect, no log, no stats: allow, deny and
+ * discard all let reads through, and reads are most of an interpreter's
+ * calls), and every call when there is no rule at all. */
+#define UNTOUCHED(op)                                                         \
+	(!(__atomic_load_n(&shim_matters, __ATOMIC_RELAXED) &                 \
+	   ((op) == NOPYC_OP_READ ? SHIM_READS : SHIM_WRITES)))
 
 #define HOT(name, op, ARGS)                                                   \
 	__typeof__(&name) real = REAL(name);                                  \
 	const char *P = path;                                                 \
 	if (LIKELY(real != NULL) &&                                           \
-	    (READ_UNTOUCHED(op) || LIKELY(!nopyc_path_is_candidate(UNCHECKED(path))))) \
+	    (UNTOUCHED(op) || LIKELY(!nopyc_path_is_candidate(UNCHECKED(path))))) \
 		return real ARGS;                                             \
 	return name##_slow WITH_REAL ARGS;
 
@@ -190,8 +192,9 @@ static inline const char *UNCHECKED(const char *p)
 		__typeof__(&name) real = REAL(name);                          \
 		const char *P1 = from, *P2 = to;                              \
 		if (LIKELY(real != NULL) &&                                   \
-		    LIKELY(!nopyc_path_is_candidate(UNCHECKED(from))) &&      \
-		    LIKELY(!nopyc_path_is_candidate(UNCHECKED(to))))          \
+		    (UNTOUCHED(NOPYC_OP_LINK_NEW) ||                          \
+		     (LIKELY(!nopyc_path_is_candidate(UNCHECKED(from))) &&    \
+		      LIKELY(!nopyc_path_is_candidate(UNCHECKED(to))))))      \
 			return real ARGS;                                     \
 		return name##_slow WITH_REAL ARGS;                            \
 	}
