@@ -255,6 +255,7 @@ struct nopyc_decision {
 	const char *mapped;                /* redirect: TARGET + path (in buf) */
 	const char *rel;                   /* redirect: the path below TARGET */
 	size_t target_len;                 /* redirect: TARGET's length in mapped */
+	unsigned euid;                     /* whose TARGET: the caller's euid */
 	int target_refused;                /* the redirect rule acts as deny */
 	int target_gone;                   /* set by the caller: TARGET vanished */
 	char buf[2 * NOPYC_PATH_MAX + 16];

@@ -91,7 +91,7 @@ out:
 static int target_fd(struct nopyc_decision *d, int *own)
 {
 	int saved = errno;
-	int fd = shim_target_fd(d->rule, (unsigned)geteuid(), own);
+	int fd = shim_target_fd(d->rule, d->euid, own);
 	if (fd < 0) {
 		d->err = errno;
 		d->target_gone = errno == ENOENT;

@@ -38,6 +38,7 @@ enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
 	d->mapped = NULL;
 	d->rel = NULL;
 	d->target_len = 0;
+	d->euid = euid;
 	d->target_refused = 0;
 	d->target_gone = 0;
 	d->kind = NOPYC_NOT_CACHE;

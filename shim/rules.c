@@ -53,8 +53,24 @@ static int fail(struct nopyc_rules *rules, const char *source, unsigned pos,
 /* Show at most this much of a user's word in a message. */
 #define QUOTE_MAX 80
 
-/* Expand %u and %% in an absolute TARGET and fold it lexically into out. */
-static const char *expand_target(const char *in, size_t inlen, unsigned euid,
+/* `u` in decimal into out (at least 11 bytes); returns the length. */
+static size_t put_uid(char *out, unsigned u)
+{
+	char d[10];
+	size_t n = 0, len;
+	do
+		d[n++] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	for (len = n; n; )
+		*out++ = d[--n];
+	return len;
+}
+
+/* Expand %u (to `*euid`) and %% in an absolute TARGET as written and fold
+ * it lexically into out.  With euid NULL, keep it a template instead: %u
+ * stays, a literal % is written %% (digits never change how a path folds,
+ * so folding before expanding is the same as after). */
+static const char *expand_target(const char *in, size_t inlen, const unsigned *euid,
                                  char *out, size_t outsz)
 {
 	char raw[NOPYC_PATH_MAX];
@@ -69,13 +85,22 @@ static const char *expand_target(const char *in, size_t inlen, unsigned euid,
 		piece[0] = in[i];
 		if (in[i] == '%' && !escaped) {
 			if (i + 1 < inlen && in[i + 1] == 'u') {
-				addlen = (size_t)snprintf(piece, sizeof piece, "%u", euid);
+				if (euid) {
+					addlen = put_uid(piece, *euid);
+				} else {
+					piece[1] = 'u';
+					addlen = 2;
+				}
 				i++;
 			} else if (i + 1 < inlen && in[i + 1] == '%') {
 				i++;
 			} else {
 				return "unknown %-escape in TARGET (only %u, the effective uid, and %% are known)";
 			}
+		}
+		if (!euid && piece[0] == '%' && addlen == 1) {
+			piece[1] = '%';   /* a literal %, in a template */
+			addlen = 2;
 		}
 		if (n + addlen >= sizeof raw)
 			return "TARGET is too long";
@@ -134,9 +159,27 @@ long nopyc_target_expand(const struct nopyc_rule *r, unsigned euid,
 		memcpy(out, r->target, r->target_len + 1);
 		return (long)r->target_len;
 	}
-	if (expand_target(r->target, r->target_len, euid, out, outsz))
-		return -1;
-	return (long)strlen(out);
+	/* the template is folded already: substitute only (on every
+	 * redirected call, so a run at a time) */
+	size_t n = 0;
+	for (const char *t = r->target;;) {
+		const char *pct = strchr(t, '%');
+		size_t run = pct ? (size_t)(pct - t) : strlen(t);
+		if (n + run + 12 > outsz)
+			return -1;
+		memcpy(out + n, t, run);
+		n += run;
+		if (!pct)
+			break;
+		if (pct[1] == 'u') {
+			n += put_uid(out + n, euid);
+		} else {
+			out[n++] = '%';  /* %% */
+		}
+		t = pct + 2;
+	}
+	out[n] = '\0';
+	return (long)n;
 }
 
 static int add_rule(struct nopyc_rules *rules, const char *source, unsigned pos,
@@ -185,16 +228,13 @@ static int add_rule(struct nopyc_rules *rules, const char *source, unsigned pos,
 	/* %u is the effective uid at each call: the TARGET must hold for
 	 * the shortest and the longest uid alike, and is kept as written */
 	int per_uid = !problem && action == NOPYC_REDIRECT && has_uid(word[2]);
+	static const unsigned shortest = 0, longest = 4294967295u;
 	if (!problem && action == NOPYC_REDIRECT)
-		problem = expand_target(word[2], strlen(word[2]), 4294967295u, target, sizeof target);
+		problem = expand_target(word[2], strlen(word[2]), &longest, target, sizeof target);
 	if (!problem && per_uid)
-		problem = expand_target(word[2], strlen(word[2]), 0, target, sizeof target);
-	if (!problem && per_uid) {
-		if (strlen(word[2]) >= sizeof target)
-			problem = "TARGET is too long";
-		else
-			strcpy(target, word[2]);
-	}
+		problem = expand_target(word[2], strlen(word[2]), &shortest, target, sizeof target);
+	if (!problem && per_uid)
+		problem = expand_target(word[2], strlen(word[2]), NULL, target, sizeof target);
 	if (problem) {
 		fail(rules, source, pos, "%s in \"%.*s\"", problem,
 		     (int)(len < QUOTE_MAX ? len : QUOTE_MAX), text);
