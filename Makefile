@@ -41,6 +41,9 @@ OBJFLAGS_config = $(SMALL) $(NOUNWIND)
 OBJFLAGS_rules  = $(SMALL)
 OBJFLAGS_start  = $(SMALL)
 OBJFLAGS_diag   = $(SMALL)
+OBJFLAGS_targets = $(SMALL)
+OBJFLAGS_at     = $(SMALL)
+OBJFLAGS_sys    = $(SMALL)
 
 $(BUILD)/obj/%.o: shim/%.c $(HEADERS) | $(BUILD)/obj
 	$(CC) $(SHIMFLAGS) $(CFLAGS) $(OBJFLAGS_$*) -c -o $@ $<
