@@ -10,6 +10,7 @@
 #include "targets.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -127,9 +128,11 @@ const struct nopyc_rules *shim_config(void)
 		return &rules_loading;
 	/* No lock (a fork could strand it): racing first callers each load and
 	 * the first to publish wins.  Their messages are said once (said_config). */
+	int saved = errno;  /* the program's errno, from before main() on */
 	loading = 1;
 	rules = load();
 	loading = 0;
+	errno = saved;
 	struct nopyc_rules *expected = NULL;
 	if (!__atomic_compare_exchange_n(&published, &expected, rules, 0,
 	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
