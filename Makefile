@@ -12,11 +12,16 @@ WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-
 SHIMFLAGS = -std=gnu11 -fPIC -fvisibility=hidden -fno-delete-null-pointer-checks \
             -D_GNU_SOURCE -Iinclude -Ishim $(WARN) $(SYSCONF)
 SYSCONF   = -DNOPYC_SYSCONF='"$(SYSCONFDIR)/nopyc.conf"'
+# The one version string: scripts/nopyc's; the library and nopyc-explain
+# record it as a what(1) string, "@(#)libnopyc VERSION".
+VERSION  := $(shell sed -n 's/^nopyc_version=//p' scripts/nopyc)
+VERSIONFLAGS = -DNOPYC_VERSION='"$(VERSION)"'
 
 CORE_SRC = shim/glob.c shim/path.c shim/rules.c shim/target.c shim/decide.c \
            shim/config.c
 SHIM_SRC = $(CORE_SRC) shim/real.c shim/sys.c shim/start.c shim/diag.c \
-           shim/targets.c shim/act.c shim/at.c shim/parents.c shim/wrappers.c
+           shim/targets.c shim/act.c shim/at.c shim/parents.c shim/wrappers.c \
+           shim/version.c
 HEADERS  = include/nopyc.h $(wildcard shim/*.h) shim/wrappers.def
 
 SHIM_OBJ = $(SHIM_SRC:shim/%.c=$(BUILD)/obj/%.o)
@@ -44,6 +49,7 @@ OBJFLAGS_diag   = $(SMALL)
 OBJFLAGS_targets = $(SMALL)
 OBJFLAGS_at     = $(SMALL)
 OBJFLAGS_sys    = $(SMALL)
+OBJFLAGS_version = $(VERSIONFLAGS)
 
 $(BUILD)/obj/%.o: shim/%.c $(HEADERS) | $(BUILD)/obj
 	$(CC) $(SHIMFLAGS) $(CFLAGS) $(OBJFLAGS_$*) -c -o $@ $<
@@ -55,6 +61,9 @@ $(BUILD)/libnopyc.so: $(SHIM_OBJ)
 
 $(BUILD)/obj:
 	mkdir -p $@
+
+# A new version is a new marker.
+$(BUILD)/obj/version.o: scripts/nopyc
 
 # The wrapped names, one a line, from the table itself (the preprocessor
 # expands wrappers.def as the library's build does): what the tests check.
@@ -95,8 +104,8 @@ clean:
 EXPLAIN_OBJ = $(CORE_SRC:shim/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/nopyc-explain.o
 all: $(BUILD)/nopyc-explain
 
-$(BUILD)/obj/nopyc-explain.o: scripts/nopyc-explain.c include/nopyc.h | $(BUILD)/obj
-	$(CC) $(SHIMFLAGS) $(CFLAGS) -c -o $@ $<
+$(BUILD)/obj/nopyc-explain.o: scripts/nopyc-explain.c include/nopyc.h scripts/nopyc | $(BUILD)/obj
+	$(CC) $(SHIMFLAGS) $(CFLAGS) $(VERSIONFLAGS) -c -o $@ $<
 
 $(BUILD)/nopyc-explain: $(EXPLAIN_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(EXPLAIN_OBJ)

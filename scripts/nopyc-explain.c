@@ -39,6 +39,9 @@ static int libc_fstat(int fd, struct nopyc_stat *out)
 
 static const struct nopyc_sys sys = NOPYC_SYS_LIBC(libc_fstat);
 
+/* The version, as the library records it (what(1)): the same build. */
+__attribute__((used)) static const char what[] = "@(#)libnopyc " NOPYC_VERSION;
+
 static struct nopyc_config config;  /* every NOPYC_* variable */
 
 /* Per rule: its TARGET for this euid, refused or not, and why. */
