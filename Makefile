@@ -18,7 +18,7 @@ VERSION  := $(shell sed -n 's/^nopyc_version=//p' scripts/nopyc)
 VERSIONFLAGS = -DNOPYC_VERSION='"$(VERSION)"'
 
 CORE_SRC = shim/glob.c shim/path.c shim/rules.c shim/target.c shim/decide.c \
-           shim/config.c
+           shim/config.c shim/expand.c
 SHIM_SRC = $(CORE_SRC) shim/real.c shim/sys.c shim/start.c shim/diag.c \
            shim/targets.c shim/act.c shim/at.c shim/parents.c shim/wrappers.c \
            shim/version.c
@@ -43,6 +43,7 @@ OBJFLAGS_path   = $(SMALL) $(NOUNWIND)
 OBJFLAGS_decide = $(SMALL) $(NOUNWIND)
 OBJFLAGS_target = $(SMALL) $(NOUNWIND)
 OBJFLAGS_config = $(SMALL) $(NOUNWIND)
+OBJFLAGS_expand = $(SMALL) $(NOUNWIND)
 OBJFLAGS_rules  = $(SMALL)
 OBJFLAGS_start  = $(SMALL)
 OBJFLAGS_diag   = $(SMALL)

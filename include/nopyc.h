@@ -67,6 +67,9 @@ struct nopyc_config {
 	int secure;            /* secure execution: every field above left empty */
 	int preloaded;         /* asked for by name (LD_PRELOAD), not system-wide */
 	const char *sysconf;   /* the system file, NOPYC_SYSCONF */
+	/* ~/ and ${NAME} in TARGETs: getenv; NULL in secure execution (then a
+	 * TARGET is taken as written) */
+	char *(*env)(const char *name);
 };
 
 /* Read every NOPYC_* variable (getenv; no allocation); none at all when
@@ -114,6 +117,10 @@ struct nopyc_rule {
 	const char *target;
 	size_t target_len;
 	int target_per_uid;    /* TARGET holds %u */
+	/* redirect only: why its TARGET could not be expanded from the
+	 * environment (an unset variable...), NULL if it could; then `target`
+	 * is as written and the rule acts as deny */
+	const char *refused;
 };
 
 struct nopyc_rules {
@@ -123,6 +130,9 @@ struct nopyc_rules {
 	int builtin;           /* rule[] is the built-in deny ** (never freed) */
 	unsigned error_pos;    /* the rule (NOPYC_RULES) or line of a bad rule */
 	char error[512];       /* the one-line message for that error ("" if none) */
+	/* set before parsing: ~/ and ${NAME} in a TARGET are looked up with it
+	 * (getenv); NULL: TARGETs are taken as written */
+	char *(*env)(const char *name);
 };
 
 /* Parse `text` (rules separated by newlines or ';', '#' comments) and append
@@ -137,6 +147,16 @@ int nopyc_rules_parse(struct nopyc_rules *rules, const char *source,
 int nopyc_rules_load(struct nopyc_rules *rules, const struct nopyc_sys *sys,
                      const char *env_rules, const char *env_config);
 
+/* `in`, a TARGET word as written (escapes kept), with a leading ~/ (HOME)
+ * and each ${NAME} replaced by its value from `env` (values escaped so they
+ * stay literal; "\$" stays a literal $) into `out`.  Returns 0 (nothing to
+ * expand), 2 (expanded); 1 when it cannot be expanded here (unset or empty
+ * variable or HOME, too long): `why` says so and the rule is refused (acts
+ * as deny); -1 for a fault of the rule itself (*problem says it). */
+int nopyc_target_env(const char *in, char *(*env)(const char *name),
+                     char *out, size_t outsz, const char **problem,
+                     char *why, size_t whysz);
+
 /* A file's text (read from `fd`, which stays open), NUL-terminated, or
  * NULL with *err set (EILSEQ: it holds a NUL byte).  Caller frees it. */
 char *nopyc_read_fd(int fd, int *err);
@@ -146,7 +166,8 @@ void nopyc_rules_free(struct nopyc_rules *rules);
 /* ---- redirect TARGETs -------------------------------------------------- */
 
 /* The TARGET of redirect rule `r` for effective uid `euid` (%u expanded,
- * folded) into `out`.  Returns its length, or -1 if it does not fit. */
+ * folded) into `out`.  Returns its length, or -1 if it does not fit or the
+ * rule is refused (r->refused). */
 long nopyc_target_expand(const struct nopyc_rule *r, unsigned euid,
                          char *out, size_t outsz);
 

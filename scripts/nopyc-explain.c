@@ -92,7 +92,11 @@ static int check_targets(const struct nopyc_rules *rules, unsigned euid,
 		struct stat st;
 		if (r->action != NOPYC_REDIRECT)
 			continue;
-		if (nopyc_target_expand(r, euid, v->target, sizeof v->target) < 0) {
+		if (r->refused) {
+			snprintf(v->target, sizeof v->target, "%s", r->target);
+			snprintf(v->why, sizeof v->why, "%s", r->refused);
+			v->refused = 1;
+		} else if (nopyc_target_expand(r, euid, v->target, sizeof v->target) < 0) {
 			snprintf(v->target, sizeof v->target, "%s", r->target);
 			snprintf(v->why, sizeof v->why, "it is too long for this uid");
 			v->refused = 1;

@@ -32,6 +32,7 @@ void nopyc_config_read(struct nopyc_config *c, int secure, int preloaded)
 	c->sysconf = NOPYC_SYSCONF;
 	if (secure)
 		return;  /* the caller's environment is not trusted */
+	c->env = getenv;
 	c->rules = getenv("NOPYC_RULES");
 	c->config = getenv("NOPYC_CONFIG");
 	c->log = getenv("NOPYC_LOG");
@@ -132,6 +133,7 @@ int nopyc_config_rules(struct nopyc_rules *rules, const struct nopyc_sys *sys,
                        const struct nopyc_config *c)
 {
 	int rc;
+	rules->env = c->env;
 	if (c->log && *c->log && strcmp(c->log, "stderr") != 0 &&
 	    strcmp(c->log, "-") != 0 && c->log[0] != '/')
 		rc = error(rules, "NOPYC_LOG %.*s: must be an absolute path, stderr or - (a process that changes directory would write elsewhere)", c->log);

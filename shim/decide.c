@@ -20,7 +20,8 @@ static enum nopyc_verdict verdict(struct nopyc_decision *d,
 
 static int target_ok(const struct nopyc_caller *who, const struct nopyc_rule *r)
 {
-	return !who || !who->target_ok || who->target_ok(r, who->euid, who->ctx);
+	return !r->refused &&
+	       (!who || !who->target_ok || who->target_ok(r, who->euid, who->ctx));
 }
 
 enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,

@@ -153,6 +153,8 @@ static int has_uid(const char *w)
 long nopyc_target_expand(const struct nopyc_rule *r, unsigned euid,
                          char *out, size_t outsz)
 {
+	if (r->refused)
+		return -1;
 	if (!r->target_per_uid) {
 		if (r->target_len >= outsz)
 			return -1;
@@ -218,23 +220,51 @@ static int add_rule(struct nopyc_rules *rules, const char *source, unsigned pos,
 		          "missing PATTERN (write: ACTION PATTERN, e.g. deny /srv/app/**)";
 	else if (n > 1 + nargs)
 		problem = "unexpected text after the rule (escape blanks in a pattern with \\)";
-	else if (word[1][0] == '~' || (action == NOPYC_REDIRECT && word[2][0] == '~'))
+	else if (word[1][0] == '~' && rules->env)
+		problem = "~ is not expanded in a pattern (write the absolute path)";
+	else if (action == NOPYC_REDIRECT && word[2][0] == '~' && rules->env &&
+	         word[2][1] != '/' && word[2][1])
+		problem = "~USER is not expanded in a TARGET (write ~/ for HOME, or the absolute path)";
+	else if (word[1][0] == '~' || (action == NOPYC_REDIRECT && word[2][0] == '~' && !rules->env))
 		problem = "~ is not expanded in rules (write the absolute path)";
 	else if (word[1][0] != '/' && strcmp(word[1], "**") != 0 &&
 	         strncmp(word[1], "**/", 3) != 0)
 		problem = "pattern must be absolute or start with **/ (e.g. /srv/app/** or **/vendor/**)";
 	else
 		problem = nopyc_glob_check(word[1]);
+	/* ~/ and ${NAME}, from the environment: a value that cannot be had
+	 * (or makes a bad TARGET) refuses the rule, which then acts as deny */
+	char tword[NOPYC_PATH_MAX], why[256];
+	int env_rc = 0;
+	const char *written = n >= 3 ? word[2] : NULL;
+	why[0] = '\0';
+	if (!problem && action == NOPYC_REDIRECT && rules->env) {
+		env_rc = nopyc_target_env(word[2], rules->env, tword, sizeof tword,
+		                          &problem, why, sizeof why);
+		if (env_rc == 2)
+			word[2] = tword;
+	}
 	/* %u is the effective uid at each call: the TARGET must hold for
 	 * the shortest and the longest uid alike, and is kept as written */
-	int per_uid = !problem && action == NOPYC_REDIRECT && has_uid(word[2]);
+	int per_uid = !problem && !why[0] && action == NOPYC_REDIRECT && has_uid(word[2]);
 	static const unsigned shortest = 0, longest = 4294967295u;
-	if (!problem && action == NOPYC_REDIRECT)
+	if (!problem && !why[0] && action == NOPYC_REDIRECT)
 		problem = expand_target(word[2], strlen(word[2]), &longest, target, sizeof target);
-	if (!problem && per_uid)
+	if (!problem && !why[0] && per_uid)
 		problem = expand_target(word[2], strlen(word[2]), &shortest, target, sizeof target);
-	if (!problem && per_uid)
+	if (!problem && !why[0] && per_uid)
 		problem = expand_target(word[2], strlen(word[2]), NULL, target, sizeof target);
+	if (problem && env_rc == 2) {
+		/* the environment's fault, not the rule's */
+		snprintf(why, sizeof why, "expanded to \"%.*s\": %s", QUOTE_MAX, tword, problem);
+		problem = NULL;
+	}
+	if (why[0]) {
+		/* kept as written, for the messages */
+		scrub(why);
+		snprintf(target, sizeof target, "%s", written);
+		per_uid = 0;
+	}
 	if (problem) {
 		fail(rules, source, pos, "%s in \"%.*s\"", problem,
 		     (int)(len < QUOTE_MAX ? len : QUOTE_MAX), text);
@@ -244,7 +274,8 @@ static int add_rule(struct nopyc_rules *rules, const char *source, unsigned pos,
 
 	/* One allocation per rule holds its text, pattern and target. */
 	size_t plen = strlen(word[1]), tlen = action == NOPYC_REDIRECT ? strlen(target) : 0;
-	char *store = malloc(len + 1 + 4 + plen + 1 + tlen + 1);
+	size_t wlen = why[0] ? strlen(why) : 0;
+	char *store = malloc(len + 1 + 4 + plen + 1 + tlen + 1 + wlen + 1);
 	struct nopyc_rule *grown = realloc(rules->rule, (rules->count + 1) * sizeof *grown);
 	if (!store || !grown) {
 		free(store);
@@ -274,6 +305,11 @@ static int add_rule(struct nopyc_rules *rules, const char *source, unsigned pos,
 		r->target = t;
 		r->target_len = tlen;
 		r->target_per_uid = per_uid;
+		if (why[0]) {
+			t += tlen + 1;
+			memcpy(t, why, wlen + 1);
+			r->refused = t;
+		}
 	}
 	free(copy);
 	return 0;

@@ -71,7 +71,10 @@ static int verify(const struct nopyc_rule *r, unsigned euid, int create,
 {
 	char target[NOPYC_PATH_MAX], why[512], line[NOPYC_PATH_MAX + 640];
 	const char *problem = why;
-	if (nopyc_target_expand(r, euid, target, sizeof target) < 0) {
+	if (r->refused) {
+		strcpy(target, r->target);  /* as written, parsed: fits */
+		problem = r->refused;
+	} else if (nopyc_target_expand(r, euid, target, sizeof target) < 0) {
 		strcpy(target, r->target);  /* parsed: shorter than PATH_MAX */
 		problem = "it is too long for this uid";
 	} else if (nopyc_target_open(&shim_sys, target, euid, create, t, why, sizeof why) == 0) {

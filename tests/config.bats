@@ -142,8 +142,9 @@ made"
 CONFIG_ERRORS='unknown action|NOPYC_RULES=allow **; deyn **|NOPYC_RULES rule 2: unknown action "deyn" (expected allow, deny, discard or redirect)
 relative pattern|NOPYC_RULES=deny src/**; allow **|NOPYC_RULES rule 1: pattern must be absolute or start with **/ (e.g. /srv/app/** or **/vendor/**) in "deny src/**"
 relative TARGET|NOPYC_RULES=redirect ** cache|NOPYC_RULES rule 1: TARGET must be an absolute directory in "redirect ** cache"
-~ in a pattern|NOPYC_RULES=allow ~/src/**|NOPYC_RULES rule 1: ~ is not expanded in rules (write the absolute path) in "allow ~/src/**"
-~ in a TARGET|NOPYC_RULES=redirect ** ~/.cache/pyc|NOPYC_RULES rule 1: ~ is not expanded in rules (write the absolute path) in "redirect ** ~/.cache/pyc"
+~ in a pattern|NOPYC_RULES=allow ~/src/**|NOPYC_RULES rule 1: ~ is not expanded in a pattern (write the absolute path) in "allow ~/src/**"
+~USER in a TARGET|NOPYC_RULES=redirect ** ~root/pyc|NOPYC_RULES rule 1: ~USER is not expanded in a TARGET (write ~/ for HOME, or the absolute path) in "redirect ** ~root/pyc"
+${ without a name in a TARGET|NOPYC_RULES=redirect ** ${HOME/pyc|NOPYC_RULES rule 1: ${ in TARGET must be followed by a variable name and } (write \$ for a literal $) in "redirect ** ${HOME/pyc"
 unknown %-escape|NOPYC_RULES=redirect ** /tmp/%x|NOPYC_RULES rule 1: unknown %-escape in TARGET (only %u, the effective uid, and %% are known) in "redirect ** /tmp/%x"
 missing TARGET|NOPYC_RULES=redirect **|NOPYC_RULES rule 1: missing TARGET (write: redirect PATTERN TARGET) in "redirect **"
 missing NOPYC_CONFIG|NOPYC_CONFIG=@D@/none.conf|NOPYC_CONFIG @D@/none.conf: cannot read it: No such file or directory

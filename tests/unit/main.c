@@ -84,6 +84,7 @@ int main(void)
 	test_targets();
 	test_decide();
 	test_config();
+	test_expand();
 
 	if (tmpdir[0])
 		nftw(tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
