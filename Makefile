@@ -21,7 +21,7 @@ CORE_SRC = shim/glob.c shim/path.c shim/rules.c shim/target.c shim/decide.c \
            shim/config.c shim/expand.c
 SHIM_SRC = $(CORE_SRC) shim/real.c shim/sys.c shim/start.c shim/diag.c \
            shim/targets.c shim/act.c shim/at.c shim/parents.c shim/wrappers.c \
-           shim/version.c
+           shim/said.c shim/version.c
 HEADERS  = include/nopyc.h $(wildcard shim/*.h) shim/wrappers.def
 
 SHIM_OBJ = $(SHIM_SRC:shim/%.c=$(BUILD)/obj/%.o)
@@ -50,6 +50,7 @@ OBJFLAGS_diag   = $(SMALL)
 OBJFLAGS_targets = $(SMALL)
 OBJFLAGS_at     = $(SMALL)
 OBJFLAGS_sys    = $(SMALL)
+OBJFLAGS_said   = $(SMALL)
 OBJFLAGS_version = $(VERSIONFLAGS)
 
 $(BUILD)/obj/%.o: shim/%.c $(HEADERS) | $(BUILD)/obj

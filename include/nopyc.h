@@ -70,6 +70,9 @@ struct nopyc_config {
 	/* ~/ and ${NAME} in TARGETs: getenv; NULL in secure execution (then a
 	 * TARGET is taken as written) */
 	char *(*env)(const char *name);
+	/* NOPYC_SAID (the hash of the configuration messages an ancestor in
+	 * this command said), writable in place; NULL if unset or secure */
+	char *said;
 };
 
 /* Read every NOPYC_* variable (getenv; no allocation); none at all when

@@ -33,6 +33,7 @@ void nopyc_config_read(struct nopyc_config *c, int secure, int preloaded)
 	if (secure)
 		return;  /* the caller's environment is not trusted */
 	c->env = getenv;
+	c->said = getenv("NOPYC_SAID");
 	c->rules = getenv("NOPYC_RULES");
 	c->config = getenv("NOPYC_CONFIG");
 	c->log = getenv("NOPYC_LOG");

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 struct shim_diag shim_diag = { .log_fd = -1 };
@@ -145,6 +146,13 @@ static void log_line(const char *call, const struct nopyc_decision *d,
 	}
 }
 
+/* Whether the file system of `dir` has no block left for us. */
+static int full(const char *dir)
+{
+	struct statvfs fs;
+	return statvfs(dir, &fs) == 0 && fs.f_bavail == 0;
+}
+
 void shim_after(const char *call, const struct nopyc_decision *d, int failed)
 {
 	if (d->kind == NOPYC_NOT_CACHE)
@@ -159,6 +167,9 @@ void shim_after(const char *call, const struct nopyc_decision *d, int failed)
 	 * without the cache, as it would on any unwritable directory. */
 	if (d->verdict != NOPYC_MAPPED || !d->mapped)
 		goto out;
+	static int said_target;
+	if (__atomic_load_n(&said_target, __ATOMIC_RELAXED))
+		goto out;
 	char target[NOPYC_PATH_MAX];
 	size_t tlen = d->target_len < sizeof target ? d->target_len : sizeof target - 1;
 	memcpy(target, d->mapped, tlen);
@@ -168,11 +179,16 @@ void shim_after(const char *call, const struct nopyc_decision *d, int failed)
 		shim_say(&once, "redirect TARGET ", target,
 		         " has vanished; caches are not being saved");
 	} else if (d->err && d->err != ENOENT && d->err != EEXIST && d->err != ENOTEMPTY) {
-		static int once;
-		shim_say(&once, "redirect TARGET ", target,
+		shim_say(&said_target, "redirect TARGET ", target,
 		         d->err == ENOSPC ? ": no space left; caches are not being saved" :
 		         d->err == EROFS ? ": read-only file system; caches are not being saved" :
 		         ": cannot write there; caches are not being saved");
+	} else if (!failed && full(target)) {
+		/* Python's write(2) of the pyc fails next (or is cut short) and
+		 * it drops the cache without a word: say it for it (a write
+		 * into TARGET is rare: one statvfs each, until said) */
+		shim_say(&said_target, "redirect TARGET ", target,
+		         ": no space left; caches are not being saved");
 	}
 out:
 	errno = err;

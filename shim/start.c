@@ -6,6 +6,7 @@
 #include "start.h"
 #include "diag.h"
 #include "real.h"
+#include "said.h"
 #include "sys.h"
 #include "targets.h"
 
@@ -88,11 +89,19 @@ static struct nopyc_rules *load(void)
 	struct nopyc_rules *rules = calloc(1, sizeof *rules);
 	if (!rules)
 		return (struct nopyc_rules *)&rules_nomem;
+	/* One configuration message per command (said.c); under
+	 * NOPYC_STRICT=1 each is said, as the process stops on it. */
+	struct said said;  /* on the stack: racing first loads each have theirs */
+	said.len = 0;
 	if (nopyc_config_rules(rules, &shim_sys, &c) != 0) {
-		shim_say(c.strict ? NULL : &said_config, rules->error,
-		         nopyc_config_suffix(&c, 1), "");
-		if (c.strict)
+		if (c.strict) {
+			shim_say(NULL, rules->error, nopyc_config_suffix(&c, 1), "");
 			_exit(2);
+		}
+		if (!__atomic_exchange_n(&said_config, 1, __ATOMIC_RELAXED)) {
+			said_add(&said, rules->error, nopyc_config_suffix(&c, 1));
+			said_flush(&said, c.said, !c.secure);
+		}
 		shim_diag.dryrun = 0;  /* fail safe: the deny holds */
 		return rules;
 	}
@@ -106,11 +115,16 @@ static struct nopyc_rules *load(void)
 		    shim_target_setup(&rules->rule[i], euid, line, sizeof line))
 			continue;
 		shim_diag.refused_targets++;
-		if (line[0])
-			shim_say(NULL, line, nopyc_config_suffix(&c, 0), "");
-		if (c.strict)
+		if (c.strict) {
+			if (line[0])
+				shim_say(NULL, line, nopyc_config_suffix(&c, 0), "");
 			_exit(2);
+		}
+		if (line[0])
+			said_add(&said, line, nopyc_config_suffix(&c, 0));
 	}
+	if (!__atomic_exchange_n(&said_config, 1, __ATOMIC_RELAXED))
+		said_flush(&said, c.said, !c.secure);
 	return rules;
 }
 
