@@ -124,6 +124,10 @@ struct nopyc_rule {
 	 * environment (an unset variable...), NULL if it could; then `target`
 	 * is as written and the rule acts as deny */
 	const char *refused;
+	/* where it came from: "NOPYC_RULES" (pos: its rule number there) or a
+	 * file name (pos: its line); NULL for a built-in default */
+	const char *source;
+	unsigned pos;
 };
 
 struct nopyc_rules {

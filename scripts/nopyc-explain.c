@@ -39,6 +39,21 @@ static int libc_fstat(int fd, struct nopyc_stat *out)
 
 static const struct nopyc_sys sys = NOPYC_SYS_LIBC(libc_fstat);
 
+/* The TARGET checks use this one: mkdirat notes that the library would
+ * make TARGET (its parent passed every check) and makes nothing, so a
+ * check never leaves a directory behind nor changes what it looks at. */
+static int would_make;
+static int no_mkdirat(int dirfd, const char *path, mode_t mode)
+{
+	(void)dirfd, (void)path, (void)mode;
+	would_make = 1;
+	errno = EROFS;
+	return -1;
+}
+static const struct nopyc_sys sys_nomake = {
+	open, openat, no_mkdirat, fchmodat, readlinkat, libc_fstat, close
+};
+
 /* The version, as the library records it (what(1)): the same build. */
 __attribute__((used)) static const char what[] = "@(#)libnopyc " NOPYC_VERSION;
 
@@ -73,12 +88,10 @@ static void say(const char *a, const char *b)
 	fflush(stderr);
 }
 
-/* Check each redirect TARGET with the shim's own nopyc_target_open, which
- * creates a missing TARGET (0700) as the shim would.  A TARGET that this
- * check created is removed again (rmdir: only while it is still empty), so
- * a check leaves nothing behind.  Fills views[] and, in `msg`, the shim's
- * line for each refused one (newline-separated).  Returns how many are
- * refused. */
+/* Check each redirect TARGET with the shim's own nopyc_target_open; a
+ * missing one is not made (sys_nomake): acceptable when the library would
+ * make it.  Fills views[] and, in `msg`, the shim's line for each refused
+ * one (newline-separated).  Returns how many are refused. */
 static int check_targets(const struct nopyc_rules *rules, unsigned euid,
                          char *msg, size_t msgsz)
 {
@@ -89,7 +102,6 @@ static int check_targets(const struct nopyc_rules *rules, unsigned euid,
 		const struct nopyc_rule *r = &rules->rule[i];
 		struct target_view *v = &views[i];
 		struct nopyc_target_fd t;
-		struct stat st;
 		if (r->action != NOPYC_REDIRECT)
 			continue;
 		if (r->refused) {
@@ -101,14 +113,14 @@ static int check_targets(const struct nopyc_rules *rules, unsigned euid,
 			snprintf(v->why, sizeof v->why, "it is too long for this uid");
 			v->refused = 1;
 		} else {
-			v->made = lstat(v->target, &st) != 0 && errno == ENOENT;
-			v->refused = nopyc_target_open(&sys, v->target, euid, 1, &t,
+			would_make = 0;
+			v->refused = nopyc_target_open(&sys_nomake, v->target, euid, 1, &t,
 			                               v->why, sizeof v->why) != 0;
-			if (!v->refused) {
+			v->made = would_make;
+			if (v->made)
+				v->refused = 0;  /* "it does not exist": made at start */
+			else if (!v->refused)
 				close(t.fd);
-				if (v->made)
-					rmdir(v->target);
-			}
 		}
 		if (!v->refused)
 			continue;
@@ -124,6 +136,126 @@ static int check_targets(const struct nopyc_rules *rules, unsigned euid,
 
 /* ---- --check ---- */
 
+/* Where rule r came from.  The nopyc command puts its option rules first
+ * in NOPYC_RULES and names the option of each in NOPYC_EXPLAIN_ORIGINS
+ * (one a line, in order): those are named by their option. */
+static void origin(const struct nopyc_rule *r, char *out, size_t outsz)
+{
+	const char *opts = getenv("NOPYC_EXPLAIN_ORIGINS");
+	unsigned nopts = 0, pos = r->pos;
+	const char *opt = NULL;
+	size_t optlen = 0;
+	for (const char *o = opts && *opts ? opts : NULL; o; nopts++) {
+		const char *nl = strchr(o, '\n');
+		size_t len = nl ? (size_t)(nl - o) : strlen(o);
+		if (nopts + 1 == pos) {
+			opt = o;
+			optlen = len;
+		}
+		o = nl ? nl + 1 : NULL;
+	}
+	if (!r->source)
+		snprintf(out, outsz, "built-in default (no configuration)");
+	else if (strcmp(r->source, "NOPYC_RULES") == 0 && opt)
+		snprintf(out, outsz, "%.*s", (int)optlen, opt);
+	else if (strcmp(r->source, "NOPYC_RULES") == 0)
+		snprintf(out, outsz, "NOPYC_RULES rule %u", pos - nopts);
+	else
+		snprintf(out, outsz, "%s:%u", r->source, r->pos);
+}
+
+/* Could a component of a pattern (a glob within one name) match a cache
+ * path's last name: __pycache__ or a name ending in .pyc or .pyo (with
+ * CPython's temp suffix .DIGITS)?  Judged from the literal text after its
+ * last wildcard: that must be a tail of such a name, or end with one.
+ * Conservative: when unsure, it could. */
+static int tail_could(const char *comp, size_t len)
+{
+	char lit[256];
+	size_t n = 0;
+	int wild = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = comp[i];
+		if (c == '\\' && i + 1 < len) {
+			c = comp[++i];
+		} else if (c == '*' || c == '?') {
+			n = 0;
+			wild = 1;
+			continue;
+		} else if (c == '[') {
+			const char *close = memchr(comp + i + 2, ']', len - i - 2 < len ? len - i - 2 : 0);
+			if (i + 2 <= len && close) {
+				i = (size_t)(close - comp);
+				n = 0;
+				wild = 1;
+				continue;
+			}
+		}
+		if (n < sizeof lit - 1)
+			lit[n++] = c;
+	}
+	lit[n] = '\0';
+	if (n == 0 && len > 0)
+		return 1;  /* ends with a wildcard */
+	/* strip a temp suffix .DIGITS */
+	size_t d = n;
+	while (d > 0 && lit[d - 1] >= '0' && lit[d - 1] <= '9')
+		d--;
+	static const char *const ends[] = { "__pycache__", ".pyc", ".pyo" };
+	for (int pass = 0; pass < 2; pass++) {
+		size_t m = pass ? d : n;
+		if (pass) {
+			if (d == n)
+				break;
+			if (d > 0 && lit[d - 1] == '.')
+				m = d - 1;
+			else if (d == 0)
+				return wild;  /* only digits: the tail of a temp name */
+			else
+				break;
+		}
+		for (size_t e = 0; e < sizeof ends / sizeof *ends; e++) {
+			size_t el = strlen(ends[e]);
+			/* after a wildcard, the literal may be the end of one of
+			 * those endings; a whole name must end with one */
+			if (m < el ? wild && memcmp(ends[e] + el - m, lit, m) == 0 :
+			             memcmp(lit + m - el, ends[e], el) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Why pattern p can never match a cache path, or NULL: its last name is
+ * not **, cannot be a cache name, and is not inside a __pycache__
+ * directory the pattern names. */
+static const char *never_matches(const char *p)
+{
+	size_t len = strlen(p);
+	const char *last = p + len;
+	while (last > p && !(last[-1] == '/' && (last - 1 == p || last[-2] != '\\')))
+		last--;
+	size_t llen = (size_t)(p + len - last);
+	if (strcmp(last, "**") == 0 || tail_could(last, llen))
+		return NULL;
+	if (last - p >= 2) {
+		/* the name before it: a __pycache__ directory? */
+		const char *prev = last - 1;
+		while (prev > p && prev[-1] != '/')
+			prev--;
+		char one[256 + 2];
+		size_t plen = (size_t)(last - 1 - prev);
+		if (plen < 256 && !(plen == 2 && memcmp(prev, "**", 2) == 0)) {
+			one[0] = '/';
+			memcpy(one + 1, prev, plen);
+			one[plen + 1] = '\0';
+			if (nopyc_glob_match(one, "/__pycache__"))
+				return NULL;
+		}
+	}
+	return "its last name can be neither __pycache__ nor a .pyc or .pyo file";
+}
+
 static int check(struct nopyc_rules *rules, int loaded, unsigned euid)
 {
 	if (!loaded) {
@@ -134,8 +266,26 @@ static int check(struct nopyc_rules *rules, int loaded, unsigned euid)
 	int refused = check_targets(rules, euid, msg, sizeof msg);
 	if (rules->count == 0)
 		printf("# no rules: every call on a cache path goes through\n");
-	for (size_t i = 0; i < rules->count; i++)
-		printf("%u %s\n", rules->rule[i].number, rules->rule[i].text);
+	for (size_t i = 0; i < rules->count; i++) {
+		char from[NOPYC_PATH_MAX + 32];
+		origin(&rules->rule[i], from, sizeof from);
+		printf("%u %s  # %s\n", rules->rule[i].number, rules->rule[i].text, from);
+	}
+	for (size_t i = 0; i < rules->count; i++) {
+		const struct nopyc_rule *r = &rules->rule[i];
+		const char *why = never_matches(r->pattern);
+		if (why) {
+			char from[NOPYC_PATH_MAX + 32], line[2 * NOPYC_PATH_MAX + 256];
+			origin(r, from, sizeof from);
+			snprintf(line, sizeof line,
+			         "warning: rule %u (%s): %s never matches a cache path: %s (for everything below it: %s/**)",
+			         r->number, from, r->pattern[0] == '/' && r->pattern[1] == '*' && r->pattern[2] == '*' ?
+			         r->pattern + 1 : r->pattern, why,
+			         r->pattern[0] == '/' && r->pattern[1] == '*' && r->pattern[2] == '*' ?
+			         r->pattern + 1 : r->pattern);
+			say(line, "");
+		}
+	}
 	if (refused) {
 		say(msg, nopyc_config_suffix(&config, 0));
 		return strict() ? 2 : 1;

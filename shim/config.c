@@ -109,8 +109,12 @@ static int load_sysconf(struct nopyc_rules *rules, const struct nopyc_sys *sys,
 	char *text;
 	if (read_sysconf(rules, sys, c->sysconf, &text) != 0)
 		return -1;
-	if (!text)
-		return c->preloaded ? nopyc_rules_parse(rules, "NOPYC_RULES", "deny **") : 0;
+	if (!text) {
+		if (!c->preloaded || nopyc_rules_parse(rules, "NOPYC_RULES", "deny **"))
+			return c->preloaded ? -1 : 0;
+		rules->rule[0].source = NULL;  /* the built-in default */
+		return 0;
+	}
 	int rc = nopyc_rules_parse(rules, c->sysconf, text);
 	free(text);
 	if (rc != 0 && c->secure)

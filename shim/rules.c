@@ -289,6 +289,8 @@ static int add_rule(struct nopyc_rules *rules, const char *source, unsigned pos,
 	memset(r, 0, sizeof *r);
 	r->action = action;
 	r->number = (unsigned)rules->count;
+	r->source = source;
+	r->pos = pos;
 	char *t = store;
 	memcpy(t, text, len);
 	t[len] = '\0';
