@@ -320,10 +320,10 @@ mapped_pyc() { # TARGET SOURCE
 	make_tree "$d"
 	run nopyc_py --deny "$d/**" --allow '**' --check
 	assert_success
-	assert_line --index 0 "1 deny $T/my\\ dir/**"
+	assert_line --index 0 "1 deny $T/my\\ dir/**  # --deny '$d/**'"
 	# Already escaped: not escaped twice.
 	run nopyc_py --deny "$T/my\\ dir/**" --check
-	assert_output "1 deny $T/my\\ dir/**"
+	assert_output "1 deny $T/my\\ dir/**  # --deny '$T/my\\ dir/**'"
 	run nopyc_py --deny "$d/**" --allow '**' "$PY" "$d/main.py"
 	assert_success
 	assert_not_cached "$d/a/mod.py" "$d/b/mod.py"
@@ -379,9 +379,9 @@ mapped_pyc() { # TARGET SOURCE
 	export NOPYC_RULES="deny $T/**" NOPYC_CONFIG=$BATS_TEST_TMPDIR/rules.conf
 	run nopyc_py --allow "$T/a/**" --check
 	assert_success
-	assert_output "1 allow $T/a/**
-2 deny $T/**
-3 allow **"
+	assert_output "1 allow $T/a/**  # --allow '$T/a/**'
+2 deny $T/**  # NOPYC_RULES rule 1
+3 allow **  # $BATS_TEST_TMPDIR/rules.conf:1"
 	run nopyc_py --allow "$T/a/**" "$PY" "$T/main.py"
 	assert_success
 	assert_cached "$A"
@@ -396,7 +396,7 @@ mapped_pyc() { # TARGET SOURCE
 	export NOPYC_RULES=
 	run nopyc_py --deny '/x/**' --check
 	assert_success
-	assert_output '1 deny /x/**'
+	assert_output "1 deny /x/**  # --deny '/x/**'"
 	run nopyc_py --check
 	assert_output '# no rules: every call on a cache path goes through'
 }
@@ -664,10 +664,10 @@ print(p.returncode, out.decode().strip(), err.decode().count("nopyc: stats"))' "
 	here=$(pwd -P)
 	run --separate-stderr "$NOPYC" --deny 'a/**' --rule 'allow ./b/**' --rule 'deny ../t/x/**; discard **/v/**' --check
 	assert_success
-	assert_output "1 deny $here/a/**
-2 allow $here/b/**
-3 deny $here/x/**
-4 discard **/v/**"
+	assert_output "1 deny $here/a/**  # --deny 'a/**'
+2 allow $here/b/**  # --rule 'allow ./b/**'
+3 deny $here/x/**  # --rule 'deny ../t/x/**; discard **/v/**'
+4 discard **/v/**  # --rule 'deny ../t/x/**; discard **/v/**'"
 	run nopyc_py --deny 'a/**' --allow '**' "$PY" main.py
 	assert_success
 	assert_output "$NOPYC_TEST_TREE_OUTPUT"
@@ -677,14 +677,14 @@ print(p.returncode, out.decode().strip(), err.decode().count("nopyc: stats"))' "
 	ln -s "$T" "$BATS_TEST_TMPDIR/link"
 	cd "$BATS_TEST_TMPDIR/link"
 	run "$NOPYC" --deny 'a/**' --check
-	assert_output "1 deny $here/a/**"
+	assert_output "1 deny $here/a/**  # --deny 'a/**'"
 	# A directory whose name holds glob characters or blanks: escaped.
 	mkdir -p "$BATS_TEST_TMPDIR/we [i]rd*"
 	cd "$BATS_TEST_TMPDIR/we [i]rd*"
 	run "$NOPYC" --deny 'a/**' --rule 'redirect b/** pyc' --check
 	assert_success
-	assert_output "1 deny $(pwd -P | sed 's/[][ *]/\\&/g')/a/**
-2 redirect $(pwd -P | sed 's/[][ *]/\\&/g')/b/** $(pwd | sed 's/ /\\ /g')/pyc"
+	assert_output "1 deny $(pwd -P | sed 's/[][ *]/\\&/g')/a/**  # --deny 'a/**'
+2 redirect $(pwd -P | sed 's/[][ *]/\\&/g')/b/** $(pwd | sed 's/ /\\ /g')/pyc  # --rule 'redirect b/** pyc'"
 }
 
 @test "a forgotten argument: the program is taken for the pattern; refused (exit 2), with the fix" {
@@ -770,7 +770,7 @@ nopyc: touch not run: configuration error (nopyc --check shows the rules)"
 @test "--check: the default rule" {
 	run --separate-stderr "$NOPYC" --check
 	assert_success
-	assert_output '1 deny **'
+	assert_output '1 deny **  # built-in default (no configuration)'
 	assert_equal "$stderr" ''
 }
 
@@ -780,11 +780,11 @@ nopyc: touch not run: configuration error (nopyc --check shows the rules)"
 		--redirect /run/pyc --check
 	assert_success
 	assert_equal "$stderr" ''
-	assert_output '1 discard **/vendor/**
-2 deny /srv/app/**
-3 allow /srv/app/tests/**
-4 discard /tmp/**
-5 redirect ** /run/pyc'
+	assert_output "1 discard **/vendor/**  # --rule 'discard **/vendor/**   # third-party'
+2 deny /srv/app/**  # --deny '/srv/app/**'
+3 allow /srv/app/tests/**  # --allow '/srv/app/tests/**'
+4 discard /tmp/**  # --discard '/tmp/**'
+5 redirect ** /run/pyc  # --redirect '/run/pyc'"
 }
 
 @test "--check: a bad rule prints exactly the shim's message and exits 2" {
@@ -832,7 +832,7 @@ nopyc: touch not run: configuration error (nopyc --check shows the rules)"
 	chmod 777 "$r"
 	run --separate-stderr "$NOPYC" --redirect "$r" --check
 	assert_equal "$status" 1
-	assert_output "1 redirect ** $r"
+	assert_output "1 redirect ** $r  # --redirect '$r'"
 	assert_equal "$stderr" "nopyc: redirect TARGET $r refused: it is writable by group or others (chmod go-w it); rule 1 acts as deny"
 	local check=$stderr
 	run --separate-stderr "$NOPYC" --strict --redirect "$r" --check
@@ -1129,7 +1129,7 @@ read: goes through"
 	assert_cached "$A" "$B"
 	run "$inst" --deny '/srv/**' --check
 	assert_success
-	assert_output '1 deny /srv/**'
+	assert_output "1 deny /srv/**  # --deny '/srv/**'"
 	# warm and prune find their scripts
 	remove_caches "$T"
 	local tgt=$BATS_TEST_TMPDIR/pyc
