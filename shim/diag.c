@@ -28,14 +28,15 @@ static void put(struct line *l, const char *s)
 	l->len += n;
 }
 
-/* A path with control bytes and backslashes escaped, so one decision stays
- * one line whatever the file name holds. */
+/* A path with control bytes, blanks and backslashes escaped (\xHH), so one
+ * decision stays one line of blank-separated fields whatever the file name
+ * holds. */
 static void put_path(struct line *l, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	for (; *s && l->len + 4 < sizeof l->buf - 1; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f || c == '\\') {
+		if (c <= 0x20 || c == 0x7f || c == '\\') {
 			l->buf[l->len++] = '\\';
 			l->buf[l->len++] = 'x';
 			l->buf[l->len++] = hex[c >> 4];

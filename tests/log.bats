@@ -209,10 +209,10 @@ pyc_tag() {
 	done
 }
 
-@test "NOPYC_LOG: a newline, a tab or a backslash in a path is escaped: one decision is one line, as with a plain name" {
+@test "NOPYC_LOG: a newline, a tab, a blank or a backslash in a path is escaped: one decision is one line of fields, as with a plain name" {
 	local rules="redirect $T/** $TGT; deny **" d
 	# the odd names, and plain ones of the same length
-	for d in $'n\nl' $'t\tb' 'b\s' n_l t_b b_s; do
+	for d in $'n\nl' $'t\tb' 'b\s' 's p' n_l t_b b_s s_p; do
 		mkdir -p "$T/$d/pk"
 		: >"$T/$d/pk/__init__.py"
 		echo "X = 1" >"$T/$d/pk/mod.py"
@@ -231,10 +231,10 @@ for d in sys.argv[1:]:
     sys.path.remove(d)
 print("ok")' "$@"
 	}
-	run imp_dirs "$T/odd.log" "$T/"$'n\nl' "$T/"$'t\tb' "$T/b\\s"
+	run imp_dirs "$T/odd.log" "$T/"$'n\nl' "$T/"$'t\tb' "$T/b\\s" "$T/s p"
 	assert_success
 	assert_output ok
-	run imp_dirs "$T/plain.log" "$T/n_l" "$T/t_b" "$T/b_s"
+	run imp_dirs "$T/plain.log" "$T/n_l" "$T/t_b" "$T/b_s" "$T/s_p"
 	assert_success
 	# the caches did land at the byte-exact mapped paths
 	assert_file_exist "$TGT$T/"$'n\nl'"/pk/__pycache__/mod.$(pyc_tag).pyc"
@@ -243,8 +243,11 @@ print("ok")' "$@"
 	assert_file_contains "$T/odd.log" "path=$T/n\\\\x0al/pk/__pycache__/mod\\."
 	assert_file_contains "$T/odd.log" "mapped=$TGT$T/t\\\\x09b/pk/__pycache__ "
 	assert_file_contains "$T/odd.log" "path=$T/b\\\\x5cs/pk/__pycache__ "
+	# a blank too: each field stays one blank-separated word
+	assert_file_contains "$T/odd.log" "path=$T/s\\\\x20p/pk/__pycache__ "
+	assert_file_exist "$TGT$T/s p/pk/__pycache__/mod.$(pyc_tag).pyc"
 	# with the escapes folded back, exactly the plain run's lines
-	sed -e 's/\\x0a/_/g; s/\\x09/_/g; s/\\x5c/_/g' "$T/odd.log" | normalise /dev/stdin >"$T/odd.norm"
+	sed -e 's/\\x0a/_/g; s/\\x09/_/g; s/\\x5c/_/g; s/\\x20/_/g' "$T/odd.log" | normalise /dev/stdin >"$T/odd.norm"
 	normalise "$T/plain.log" >"$T/plain.norm"
 	cmp -s "$T/plain.norm" "$T/odd.norm" ||
 		fail "escaped log differs from the plain-name log: $(diff "$T/plain.norm" "$T/odd.norm" | head -10)"

@@ -576,6 +576,25 @@ $NOPYC_TEST_TREE_OUTPUT"
 	assert_cached "$A" "$B"
 }
 
+@test "--stats: paths with blanks (even ones spelling a log field) are counted as plain ones" {
+	need_python
+	local odd="$BATS_TEST_TMPDIR/x rule=1 action=deny verdict=fail mapped=- result=EROFS" plain=$BATS_TEST_TMPDIR/plain
+	local tgt=$BATS_TEST_TMPDIR/pyc d summary=()
+	mkdir -m 700 "$tgt"
+	for d in "$odd" "$plain"; do
+		make_tree "$d"
+		run --separate-stderr nopyc_py --stats --rule "redirect ${d// /\\ }/** $tgt" "$PY" "$d/main.py"
+		assert_success
+		assert_output "$NOPYC_TEST_TREE_OUTPUT"
+		summary+=("$(stats_line)")
+	done
+	assert_equal "${summary[0]}" "${summary[1]}"
+	local stats=${summary[0]}
+	(($(stat_of redirected) > 0)) || fail "nothing redirected: $stats"
+	assert_equal "$(stat_of denied)" 0
+	assert_file_exists "$(mapped_pyc "$tgt" "$odd/a/mod.py")"
+}
+
 @test "--stats: waits for the command, passes its status, signals and standard input through" {
 	need_python
 	run --separate-stderr "$NOPYC" --stats sh -c 'exit 42'
