@@ -610,7 +610,7 @@ NOPYC_RULES=redirect /opt/app/** /run/pycache/%u; allow **"
 	assert_equal "$(target_mount_point "$target")" "/run/$URTDIR"
 	# nopyc reads the unescaped rules as intended (%u left for the library)
 	run env NOPYC_RULES="$(printf '%s\n' "$rules" | subst)" "$D/usr/local/bin/nopyc" --check
-	assert_line --index 0 "1 redirect $S_OPTAPP/** $S_RUNPC/%u"
+	assert_line --index 0 "1 redirect $S_OPTAPP/** $S_RUNPC/%u  # NOPYC_RULES rule 1"
 	[[ ${UEXEC[0]} == /usr/bin/python3 && -x /usr/bin/python3 ]] || skip "ExecStart=${UEXEC[0]}: not runnable here"
 	make_tree "$W/opt/app"
 	APP=$S_OPTAPP RTDIR=$URTDIR RTMODE=$URTMODE SNAPDIR=$W/run/$URTDIR
