@@ -19,13 +19,17 @@ CACHE_NAMES=(\( -name __pycache__ -o -name '*.py[co]' -o -name '*.py[co].[0-9]*'
 # (its own tree), the source tree and $HOME (searched in depth), and the top
 # of /, /tmp and /var/tmp (a test with an empty variable, or one that lost
 # its cwd).  Deep in /tmp other sessions' work would show up, so not there.
+# The test environments' interpreters (tests/envs) have their own trees, and
+# a chroot its own /root and /tmp.
 deep_dirs() {
-	local d
+	local d envs=${NOPYC_TEST_ENVS:-/var/cache/nopyc-test-envs}
 	for d in "${PYENV_ROOT:-/root/.pyenv}/versions" /usr/lib/python[23]* \
 		/usr/local/lib/python[23]* /usr/lib/pypy* /usr/local/lib/pypy* \
-		/usr/share/pyshared "$NOPYC_TEST_ROOT" "$HOME"; do
-		[[ -d $d ]] && printf '%s\n' "$d"
-	done
+		/usr/share/pyshared "$NOPYC_TEST_ROOT" "$HOME" \
+		"$envs"/*/usr/lib/python[23]* "$envs"/*/usr/lib/pypy* "$envs"/*/lib/python[23]* \
+		"$envs"/*/root "$envs"/*/tmp; do
+		[[ -d $d ]] && realpath -- "$d"
+	done | LC_ALL=C sort -u # a merged-/usr chroot's lib is usr/lib
 	return 0
 }
 

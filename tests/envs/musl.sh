@@ -20,7 +20,7 @@ SUITE=bookworm
 LOADER=/lib/ld-musl-x86_64.so.1
 
 env_missing() {
-	missing_packages musl-tools:musl-gcc "musl:$LOADER" make:make dpkg-dev:dpkg-source
+	missing_packages musl-tools:musl-gcc "musl:$LOADER" make:make
 }
 
 env_prepare() {
