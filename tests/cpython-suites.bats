@@ -29,7 +29,7 @@ SUITE_SLOTS=(sid-python3.15 sid-python3.14 sid-python3.13 py3.13 py3.12 py3.11 p
 slot_row() {
 	local slot py lib suites skip
 	if [[ -f ${NOPYC_TEST_INTERPRETERS:-} ]]; then
-		while IFS=$'\t' read -r slot py lib _ suites _ _ skip; do
+		while IFS=$'\t' read -r slot py lib _ suites _ _ skip _; do
 			[[ $slot == "$1" ]] || continue
 			[[ $skip == - && $suites == - ]] && skip="no test package for CPython's own suites"
 			printf '%s\t%s\t%s\t%s\n' "$py" "$lib" "$suites" "$skip"

@@ -15,7 +15,7 @@
 redirect_interpreters() {
 	local p slot lib skip
 	if [[ -z ${NOPYC_TEST_PYTHONS:-} && -f ${NOPYC_TEST_INTERPRETERS:-} ]]; then
-		while IFS=$'\t' read -r slot p lib _ _ _ _ skip; do
+		while IFS=$'\t' read -r slot p lib _ _ _ _ skip _; do
 			if [[ $skip == - ]]; then
 				printf '%s %s\n' "$p" "$lib"
 			else
