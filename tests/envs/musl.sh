@@ -32,7 +32,7 @@ env_prepare() {
 		"$NOPYC_TEST_MIRROR" "$SUITE" >"$work/apt/parts/src.sources"
 	apt=(-q -o "Dir::Etc::SourceList=$work/apt/empty.list" -o "Dir::Etc::SourceParts=$work/apt/parts"
 		-o "Dir::State::Lists=$work/apt/lists" -o "Dir::Cache=$work/apt/cache" -o APT::Sandbox::User=root)
-	apt-get "${apt[@]}" update || return 1
+	apt-get "${apt[@]}" --error-on=any update || return 1
 	(cd "$work" && apt-get "${apt[@]}" source --download-only "$SOURCE") || return 1
 	orig=$(compgen -G "$work/${SOURCE}_*.orig.tar.*" | head -n 1)
 	[[ -n $orig ]] || { env_say "no upstream tarball in $SOURCE's source package"; return 1; }
