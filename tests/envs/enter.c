@@ -84,8 +84,10 @@ static void bind(const char *path)
 		return;
 	if (strncmp(ENTER_ROOT, real, strlen(real)) == 0 &&
 	    (ENTER_ROOT[strlen(real)] == '/' || strcmp(real, "/") == 0)) {
-		errno = ELOOP;
-		die("cannot bind (it holds the chroot)", real);
+		fprintf(stderr, "%s: cannot bind %s: it holds the chroot %s "
+			"(the cache NOPYC_TEST_ENVS must not lie under /tmp, $TMPDIR or the clone)\n",
+			ENTER_PROGRAM, real, ENTER_ROOT);
+		exit(127);
 	}
 	if (rootlen + strlen(real) >= sizeof inside) {
 		errno = ENAMETOOLONG;
@@ -118,8 +120,8 @@ int main(int argc, char **argv)
 	for (p = strtok_r(binds, "\n", &save); p; p = strtok_r(NULL, "\n", &save))
 		bind(p);
 	bind(getenv("TMPDIR"));
-	snprintf(inside, sizeof inside, "%s%s", ENTER_ROOT, cwd);
-	if (stat(inside, &st) != 0)
+	if (snprintf(inside, sizeof inside, "%s%s", ENTER_ROOT, cwd) >= (int)sizeof inside ||
+	    stat(inside, &st) != 0)
 		bind(cwd);
 	if (chroot(ENTER_ROOT) != 0)
 		die("cannot chroot to", ENTER_ROOT);
