@@ -184,3 +184,23 @@ fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 .PHONY: bench
 bench: $(BUILD)/libnopyc.so
 	BENCH_QUICK=$(BENCH_QUICK) NOPYC_LIB=$(abspath $(BUILD)/libnopyc.so) scripts/bench/run
+
+# ---- test environments (tests/envs; issue 12) ----
+# The library for the other C libraries and word sizes the suite runs on,
+# from the same sources, each in its own BUILD: $(BUILD)/i386/libnopyc.so
+# (gcc -m32, Debian gcc-multilib) for the i386 chroot's python3,
+# $(BUILD)/musl/libnopyc.so (musl-gcc, Debian musl-tools) for the musl-linked
+# CPython.  tests/envs/prepare makes them when an interpreter needs them.
+# `make interpreters` prepares the test environments that are missing
+# (cached in NOPYC_TEST_ENVS, default /var/cache/nopyc-test-envs) and prints
+# one line per interpreter the suite runs on.
+I386_CC ?= gcc -m32
+MUSL_CC ?= musl-gcc
+.PHONY: interpreters $(BUILD)/i386/libnopyc.so $(BUILD)/musl/libnopyc.so
+$(BUILD)/i386/libnopyc.so:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/i386 CC='$(I386_CC)' $@
+$(BUILD)/musl/libnopyc.so:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/musl CC='$(MUSL_CC)' $@
+
+interpreters:
+	tests/envs/prepare --list

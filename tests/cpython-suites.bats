@@ -1,24 +1,48 @@
 # CPython's own test_importlib, test_import, test_py_compile and
-# test_compileall, run by each pyenv 3.x interpreter without the shim and with
+# test_compileall, run by each CPython 3 with its test package (pyenv 3.6 to
+# 3.13; Debian sid's 3.13, 3.14 and 3.15 in their chroot, from the table of
+# interpreters: tests/envs) without the shim and with
 # it under NOPYC_RULES='allow **': the shim must be invisible when it allows,
 # so the with-shim run must have the same counts (run, failures, errors,
 # skipped, expected failures, unexpected successes) and no failing test the
 # baseline lacks; and what they write into the interpreter's own tree
 # (through an overlay: the real tree is never written) must be the same.
 #
-# The runs are long (about 4-30 s each, 16 of them), so setup_file starts
+# The runs are long (about 4-30 s each, 22 of them), so setup_file starts
 # them all in the background, NOPYC_TEST_SUITE_JOBS at a time (default: the
 # number of CPUs, at most 4), newest interpreter first (the slowest); each
 # interpreter's two runs go one after the other, and each test waits
 # for its own interpreter.  See tests/cpython/run-interp.sh for how one
 # interpreter is run.  Counts and timings are printed as "# ..." lines.
-# The whole file takes about 250 s of CPU (2 minutes on 2 idle cores);
+# The whole file takes about 400 s of CPU (3 to 4 minutes on 2 idle cores);
 # NOPYC_TEST_SKIP_CPYTHON_SUITES=1 skips it (each test says so).
 
 load helpers
 
 PYENV_VERSIONS=${PYENV_ROOT:-/root/.pyenv}/versions
-CPYTHON_MINORS=(13 12 11 10 9 8 7 6) # slowest first: the runs start in this order
+# slowest first: the runs start in this order
+SUITE_SLOTS=(sid-python3.15 sid-python3.14 sid-python3.13 py3.13 py3.12 py3.11 py3.10 py3.9 py3.8 py3.7 py3.6)
+
+# slot_row SLOT: "PY LIB ROOT SKIP" from the table of interpreters
+# (NOPYC_TEST_INTERPRETERS, written by tests/run); without it (bats run
+# directly) pyenv's python3.X with NOPYC_LIB, and the sid slots skip.
+slot_row() {
+	local slot py lib suites skip
+	if [[ -f ${NOPYC_TEST_INTERPRETERS:-} ]]; then
+		while IFS=$'\t' read -r slot py lib _ suites _ _ skip _; do
+			[[ $slot == "$1" ]] || continue
+			[[ $skip == - && $suites == - ]] && skip="no test package for CPython's own suites"
+			printf '%s\t%s\t%s\t%s\n' "$py" "$lib" "$suites" "$skip"
+			return 0
+		done <"$NOPYC_TEST_INTERPRETERS"
+		printf -- '-\t-\t-\tslot %s not in %s\n' "$1" "$NOPYC_TEST_INTERPRETERS"
+	elif [[ $1 == py3.* ]]; then
+		py=$(nopyc_find_python "$PYENV_VERSIONS/${1#py}.*/bin/python")
+		printf '%s\t%s\t/\t-\n' "${py:-$PYENV_VERSIONS/${1#py}.*/bin/python}" "$NOPYC_LIB"
+	else
+		printf -- '-\t-\t-\tno table of interpreters (NOPYC_TEST_INTERPRETERS): run through tests/run\n'
+	fi
+}
 
 setup_file() {
 	nopyc_clean_env
@@ -27,11 +51,17 @@ setup_file() {
 	mkdir -p "$SUITES_OUT"
 	[[ -f $NOPYC_LIB ]] || return 0 # each test fails and says so
 	[[ ${NOPYC_TEST_SKIP_CPYTHON_SUITES:-} == 1 ]] && return 0
-	local minor py jobs
+	local slot py lib root skip jobs
 	local -a queue=()
-	for minor in "${CPYTHON_MINORS[@]}"; do
-		py=$(nopyc_find_python "$PYENV_VERSIONS/3.$minor.*/bin/python")
-		queue+=("python3.$minor" "${py:-$PYENV_VERSIONS/3.$minor.*/bin/python}")
+	for slot in "${SUITE_SLOTS[@]}"; do
+		IFS=$'\t' read -r py lib root skip < <(slot_row "$slot")
+		if [[ $skip != - ]]; then
+			mkdir -p "$SUITES_OUT/$slot"
+			echo "$skip" >"$SUITES_OUT/$slot/skip"
+			touch "$SUITES_OUT/$slot/done"
+			continue
+		fi
+		queue+=("$slot" "$py" "$lib" "$root")
 	done
 	jobs=${NOPYC_TEST_SUITE_JOBS:-$(nproc 2>/dev/null || echo 2)}
 	((jobs > 4)) && jobs=4
@@ -39,8 +69,8 @@ setup_file() {
 	# Its own session, so that teardown_file can stop exactly this tree;
 	# fd 3 closed, or bats would wait for it.
 	printf '%s\n' "${queue[@]}" |
-		setsid xargs -d '\n' -n 2 -P "$jobs" \
-			"$NOPYC_TEST_ROOT/tests/cpython/run-interp.sh" "$SUITES_OUT" "$NOPYC_LIB" \
+		setsid xargs -r -d '\n' -n 4 -P "$jobs" \
+			"$NOPYC_TEST_ROOT/tests/cpython/run-interp.sh" "$SUITES_OUT" \
 			>"$SUITES_OUT/scheduler.log" 2>&1 3>&- &
 	echo $! >"$SUITES_OUT/scheduler.pid"
 }
@@ -62,8 +92,8 @@ failure_report() { # LOG
 	sed -n '/^======================================================================$/,$p' "$1" | head -n 200
 }
 
-cpython_suites() { # MINOR
-	local name=python3.$1 d counts_base counts_shim env_base env_shim new
+cpython_suites() { # SLOT
+	local name=$1 d counts_base counts_shim env_base env_shim new
 	local wall_base cpu_base st_base wall_shim cpu_shim st_shim
 	[[ -f $NOPYC_LIB ]] || fail "$NOPYC_LIB not found: run make first"
 	[[ ${NOPYC_TEST_SKIP_CPYTHON_SUITES:-} == 1 ]] &&
@@ -139,34 +169,46 @@ cpython_suites() { # MINOR
 	fi
 }
 
+@test "Debian sid CPython 3.15 (chroot) test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
+	cpython_suites sid-python3.15
+}
+
+@test "Debian sid CPython 3.14 (chroot) test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
+	cpython_suites sid-python3.14
+}
+
+@test "Debian sid CPython 3.13 (chroot) test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
+	cpython_suites sid-python3.13
+}
+
 @test "CPython 3.13 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
-	cpython_suites 13
+	cpython_suites py3.13
 }
 
 @test "CPython 3.12 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
-	cpython_suites 12
+	cpython_suites py3.12
 }
 
 @test "CPython 3.11 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
-	cpython_suites 11
+	cpython_suites py3.11
 }
 
 @test "CPython 3.10 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
-	cpython_suites 10
+	cpython_suites py3.10
 }
 
 @test "CPython 3.9 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
-	cpython_suites 9
+	cpython_suites py3.9
 }
 
 @test "CPython 3.8 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
-	cpython_suites 8
+	cpython_suites py3.8
 }
 
 @test "CPython 3.7 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
-	cpython_suites 7
+	cpython_suites py3.7
 }
 
 @test "CPython 3.6 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
-	cpython_suites 6
+	cpython_suites py3.6
 }

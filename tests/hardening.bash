@@ -2,14 +2,34 @@
 # sanitizers, builds, fuzz, apps): `load hardening`.  Builds on helpers.bash
 # (py_shim, py_noshim, shim, find_caches, assert_no_caches ...).
 
-load helpers
+load "${BASH_SOURCE[0]%/*}/helpers" # also from the copies tests/run makes in build/tests
 
-# One interpreter is enough for the hardening tests (the per-interpreter
+# One interpreter is enough for most hardening tests (the per-interpreter
 # matrix lives in the generated files): pyenv 3.11 if present, else Debian's.
+# tests/run also runs the interpreter tests of concurrency.bats and
+# faults.bats on each interpreter of the test environments (tests/envs), in
+# copies that set NOPYC_TEST_HARD_SLOT: then that slot's interpreter, with
+# its build of the library (NOPYC_LIB), from the table of interpreters;
+# NOPYC_TEST_PY_CHROOT=1 when it runs in a chroot (in its own mount
+# namespace: a mount it makes is not seen outside).
 hard_python() {
-	PY=$(nopyc_find_python "${PYENV_ROOT:-/root/.pyenv}/versions/3.11.*/bin/python")
-	[[ -n $PY ]] || PY=$(nopyc_find_python /usr/bin/python3)
-	[[ -n $PY ]] || skip "no Python 3.11 (pyenv 3.11.* or /usr/bin/python3) found"
+	if [[ -n ${NOPYC_TEST_HARD_SLOT:-} ]]; then
+		local slot py lib how skip found=
+		[[ -f ${NOPYC_TEST_INTERPRETERS:-} ]] ||
+			skip "no table of interpreters (NOPYC_TEST_INTERPRETERS): run through tests/run"
+		while IFS=$'\t' read -r slot py lib _ _ _ how skip _; do
+			[[ $slot == "$NOPYC_TEST_HARD_SLOT" ]] && found=1 && break
+		done <"$NOPYC_TEST_INTERPRETERS"
+		[[ -n $found ]] || skip "no slot $NOPYC_TEST_HARD_SLOT in $NOPYC_TEST_INTERPRETERS"
+		[[ $skip == - ]] || skip "$skip"
+		PY=$py NOPYC_LIB=$lib NOPYC_TEST_PY_CHROOT=
+		[[ $how == chroot* ]] && NOPYC_TEST_PY_CHROOT=1
+		export NOPYC_LIB NOPYC_TEST_PY_CHROOT
+	else
+		PY=$(nopyc_find_python "${PYENV_ROOT:-/root/.pyenv}/versions/3.11.*/bin/python")
+		[[ -n $PY ]] || PY=$(nopyc_find_python /usr/bin/python3)
+		[[ -n $PY ]] || skip "no Python 3.11 (pyenv 3.11.* or /usr/bin/python3) found"
+	fi
 	nopyc_python_facts || fail "cannot run $PY"
 	export PY
 }

@@ -8,15 +8,29 @@
 # Each Python runs in a subshell on purpose (its variables die with it).
 # shellcheck disable=SC2030,SC2031
 
-# The interpreters to test, one path per line: every pyenv version, Debian's
-# python3, PyPy.  NOPYC_TEST_PYTHONS (space-separated paths) overrides.
+# The interpreters to test, one "PATH LIBRARY" per line (LIBRARY: the build
+# of the library that interpreter loads): every line of the table
+# tests/run has tests/envs/prepare write (NOPYC_TEST_INTERPRETERS; see
+# `make interpreters`), a skipped one named with its reason.  Without the
+# table (bats run directly): every pyenv version, Debian's python3, PyPy.
+# NOPYC_TEST_PYTHONS (space-separated paths, run with NOPYC_LIB) overrides.
 redirect_interpreters() {
-	local p
+	local p slot lib skip
+	if [[ -z ${NOPYC_TEST_PYTHONS:-} && -f ${NOPYC_TEST_INTERPRETERS:-} ]]; then
+		while IFS=$'\t' read -r slot p lib _ _ _ _ skip _; do
+			if [[ $skip == - ]]; then
+				printf '%s %s\n' "$p" "$lib"
+			else
+				printf '# %s not tested: %s\n' "$slot" "$skip" >&3
+			fi
+		done <"$NOPYC_TEST_INTERPRETERS"
+		return 0
+	fi
 	# shellcheck disable=SC2206
 	local -a cands=(${NOPYC_TEST_PYTHONS:-/root/.pyenv/versions/*/bin/python /usr/bin/python3 /usr/bin/pypy3})
 	for p in "${cands[@]}"; do
 		if [[ -x $p && ! -d $p ]]; then
-			printf '%s\n' "$p"
+			printf '%s %s\n' "$p" "$NOPYC_LIB"
 		elif [[ $p != *'*'* ]]; then
 			printf '# %s not found: not tested\n' "$p" >&3
 		fi
@@ -25,12 +39,12 @@ redirect_interpreters() {
 }
 
 # redirect_python_facts: once per file (setup_file), for every interpreter,
-# one line "PATH MAJOR TAG MAGIC" (TAG "-" for Python 2, MAGIC in hex) into
-# $BATS_FILE_TMPDIR/pythons; "PATH ERROR" if it does not run.
+# one line "PATH LIBRARY MAJOR TAG MAGIC" (TAG "-" for Python 2, MAGIC in
+# hex) into $BATS_FILE_TMPDIR/pythons; "PATH LIBRARY ERROR" if it does not run.
 redirect_python_facts() {
-	local py facts
+	local py lib facts
 	: >"$BATS_FILE_TMPDIR/pythons"
-	while IFS= read -r py; do
+	while read -r py lib; do
 		# shellcheck disable=SC2016
 		facts=$(PY=$py py_noshim -c 'import sys, binascii
 try:
@@ -41,22 +55,23 @@ except ImportError:
 tag = getattr(getattr(sys, "implementation", None), "cache_tag", None)
 sys.stdout.write("%d %s %s\n" % (sys.version_info[0], tag or "-",
                  binascii.hexlify(magic).decode("ascii")))' 2>&1) || facts="ERROR $facts"
-		printf '%s %s\n' "$py" "${facts//$'\n'/ }" >>"$BATS_FILE_TMPDIR/pythons"
+		printf '%s %s %s\n' "$py" "$lib" "${facts//$'\n'/ }" >>"$BATS_FILE_TMPDIR/pythons"
 	done < <(redirect_interpreters)
 }
 
 # for_each_python FUNC: in a subshell per interpreter, with
-#   PY (its path), PYTAG ("" for Python 2), PYMAJOR, PYMAGIC (hex),
+#   PY (its path), NOPYC_LIB (its build of the library), PYTAG ("" for
+#   Python 2), PYMAJOR, PYMAGIC (hex),
 #   W  (a fresh, empty, absolute working directory; also the cwd),
 #   UID_ (the effective uid, what %u expands to),
 # run FUNC.  FUNC fails by any failing command (set -e) or by `die`.
 # Needs redirect_python_facts in setup_file.
 for_each_python() {
-	local fn=$1 py facts i=0 rc log n=0 report=
+	local fn=$1 py lib facts i=0 rc log n=0 report=
 	local -a failed=()
 	[[ -s $BATS_FILE_TMPDIR/pythons ]] ||
 		skip "no Python interpreter found (/root/.pyenv/versions/*/bin/python, /usr/bin/python3, /usr/bin/pypy3)"
-	while read -r py facts; do
+	while read -r py lib facts; do
 		i=$((i + 1)) n=$((n + 1))
 		log=$BATS_TEST_TMPDIR/py$i.log
 		set +e
@@ -65,11 +80,11 @@ for_each_python() {
 			trap - DEBUG ERR
 			set +ET
 			set -e
-			PY=$py
+			PY=$py NOPYC_LIB=$lib
 			read -r PYMAJOR PYTAG PYMAGIC <<<"$facts"
 			[[ $PYMAJOR != ERROR ]] || die "cannot run: $facts"
 			[[ $PYTAG != - ]] || PYTAG=
-			export PYMAJOR PYTAG PYMAGIC
+			export PYMAJOR PYTAG PYMAGIC NOPYC_LIB
 			W=$BATS_TEST_TMPDIR/py$i
 			mkdir -p "$W"
 			W=$(realpath "$W")

@@ -19,13 +19,23 @@ CACHE_NAMES=(\( -name __pycache__ -o -name '*.py[co]' -o -name '*.py[co].[0-9]*'
 # (its own tree), the source tree and $HOME (searched in depth), and the top
 # of /, /tmp and /var/tmp (a test with an empty variable, or one that lost
 # its cwd).  Deep in /tmp other sessions' work would show up, so not there.
+# The test environments' interpreters (tests/envs) have their own trees, and
+# a chroot its own /root and /tmp.
 deep_dirs() {
-	local d
+	local d e envs=()
+	for e in "$NOPYC_TEST_ROOT"/tests/envs/*.sh; do
+		[[ ${e##*/} == lib.sh ]] || envs+=("${NOPYC_TEST_ENVS:-/var/cache/nopyc-test-envs}/$(basename "$e" .sh)")
+	done
 	for d in "${PYENV_ROOT:-/root/.pyenv}/versions" /usr/lib/python[23]* \
 		/usr/local/lib/python[23]* /usr/lib/pypy* /usr/local/lib/pypy* \
 		/usr/share/pyshared "$NOPYC_TEST_ROOT" "$HOME"; do
-		[[ -d $d ]] && printf '%s\n' "$d"
+		[[ -d $d ]] && realpath -- "$d"
 	done
+	for e in "${envs[@]}"; do
+		for d in "$e"/usr/lib/python[23]* "$e"/usr/lib/pypy* "$e"/lib/python[23]* "$e"/root "$e"/tmp; do
+			[[ -d $d ]] && realpath -- "$d"
+		done
+	done | LC_ALL=C sort -u # a merged-/usr chroot's lib is usr/lib
 	return 0
 }
 

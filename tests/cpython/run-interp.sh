@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# tests/cpython/run-interp.sh OUTDIR LIB NAME PY
+# tests/cpython/run-interp.sh OUTDIR NAME PY LIB [ROOT]
 #
 # Runs CPython's own test_importlib, test_import, test_py_compile and
 # test_compileall (through suites.py) with interpreter PY twice: without the
 # shim ("base"), then with LD_PRELOAD=LIB and NOPYC_RULES='allow **' ("shim").
+# ROOT (default /) is where the interpreter's file system is seen from here:
+# a chroot test environment's tree when PY is its launcher (tests/envs).
 # Each run gets a fresh HOME, TMPDIR and cwd and a minimal environment
 # without PYTHONDONTWRITEBYTECODE.
 #
@@ -28,7 +30,9 @@
 #   done                written last, when everything above is final
 # NOPYC_TEST_SUITE_TIMEOUT (seconds, default 400) bounds each run.
 set -u
-OUTDIR=$1 LIB=$(realpath -m -- "$2") NAME=$3 PY=$4 # LIB absolute: the runs cd
+OUTDIR=$1 NAME=$2 PY=$3 LIB=$(realpath -m -- "$4") # LIB absolute: the runs cd
+FSROOT=${5:-/}
+FSROOT=${FSROOT%/}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MODULES=(test.test_importlib test.test_import test.test_py_compile test.test_compileall)
 TIMEOUT=${NOPYC_TEST_SUITE_TIMEOUT:-400}
@@ -46,6 +50,8 @@ print(sysconfig.get_paths()["stdlib"]); print(sys.prefix)') || {
 	exit 0
 }
 { read -r stdlib && read -r prefix; } <<<"$paths"
+# as seen from here
+stdlib=$FSROOT$stdlib prefix=$FSROOT$prefix
 for m in test_importlib test_import test_py_compile test_compileall; do
 	# a package directory or a module, depending on the version
 	if [[ ! -e $stdlib/test/$m/__init__.py && ! -e $stdlib/test/$m.py ]]; then
