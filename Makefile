@@ -10,7 +10,7 @@ WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-
 # The null checks stay even where libc headers declare a path nonnull: a
 # caller's NULL must reach libc and come back EFAULT, not crash in the shim.
 SHIMFLAGS = -std=gnu11 -fPIC -fvisibility=hidden -fno-delete-null-pointer-checks \
-            -D_GNU_SOURCE -Iinclude -Ishim $(WARN) $(SYSCONF)
+            -D_GNU_SOURCE -DNOPYC_SONAME='"libnopyc.so"' -Iinclude -Ishim $(WARN) $(SYSCONF)
 SYSCONF   = -DNOPYC_SYSCONF='"$(SYSCONFDIR)/nopyc.conf"'
 # The one version string: scripts/nopyc's; the library and nopyc-explain
 # record it as a what(1) string, "@(#)libnopyc VERSION".
@@ -20,8 +20,8 @@ VERSIONFLAGS = -DNOPYC_VERSION='"$(VERSION)"'
 CORE_SRC = shim/glob.c shim/path.c shim/rules.c shim/target.c shim/decide.c \
            shim/config.c shim/expand.c
 SHIM_SRC = $(CORE_SRC) shim/real.c shim/sys.c shim/start.c shim/diag.c \
-           shim/targets.c shim/act.c shim/at.c shim/parents.c shim/wrappers.c \
-           shim/said.c shim/version.c
+           shim/targets.c shim/act.c shim/at.c shim/rofs.c shim/discard.c \
+           shim/parents.c shim/wrappers.c shim/said.c shim/version.c
 HEADERS  = include/nopyc.h $(wildcard shim/*.h) shim/wrappers.def
 
 SHIM_OBJ = $(SHIM_SRC:shim/%.c=$(BUILD)/obj/%.o)
@@ -52,14 +52,18 @@ OBJFLAGS_at     = $(SMALL)
 OBJFLAGS_sys    = $(SMALL)
 OBJFLAGS_said   = $(SMALL)
 OBJFLAGS_version = $(VERSIONFLAGS)
+OBJFLAGS_rofs   = $(SMALL)
+OBJFLAGS_discard = $(SMALL)
 
 $(BUILD)/obj/%.o: shim/%.c $(HEADERS) | $(BUILD)/obj
 	$(CC) $(SHIMFLAGS) $(CFLAGS) $(OBJFLAGS_$*) -c -o $@ $<
 
 # One read-only segment and one executable one, not three: no page of
 # padding between them in the file.
+# The SONAME tells a second copy of the library that it is one (start.c).
 $(BUILD)/libnopyc.so: $(SHIM_OBJ)
-	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,-z,noseparate-code -o $@ $(SHIM_OBJ) -ldl
+	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,-z,noseparate-code -Wl,-soname,libnopyc.so \
+	    -o $@ $(SHIM_OBJ) -ldl
 
 $(BUILD)/obj:
 	mkdir -p $@
@@ -86,8 +90,8 @@ $(BUILD)/unit-tests: $(UNIT_SRC) $(CORE_SRC) $(HEADERS) | $(BUILD)/obj
 CTAGS ?= ctags
 tags:
 	$(CTAGS) -f $@ --langmap=C:+.def --kinds-C=+p \
-	    '--regex-C=/^[ \t]*(GLIBC\()?PATH1\([^,]+, *([A-Za-z_0-9]+),/\2/w,wrapped/' \
-	    '--regex-C=/^[ \t]*(GLIBC\()?(OPEN2?|CREAT|FOPEN|FREOPEN|PATH2)\(([A-Za-z_0-9]+),/\3/w,wrapped/' \
+	    '--regex-C=/^[ \t]*((GLIBC|TIME64)\()?PATH1\([^,]+, *([A-Za-z_0-9]+),/\3/w,wrapped/' \
+	    '--regex-C=/^[ \t]*((GLIBC|TIME64)\()?(OPEN2?|CREAT|FOPEN|FREOPEN|PATH2|MKSTEMP|MKDTEMP)\(([A-Za-z_0-9]+),/\4/w,wrapped/' \
 	    shim/*.c shim/*.h shim/wrappers.def include/*.h scripts/*.c
 
 unit: $(BUILD)/unit-tests
@@ -124,6 +128,15 @@ STRIP      ?= strip
 
 # The installed wrapper knows LIBDIR and LIBEXECDIR (and still looks beside
 # itself first, so a DESTDIR tree works before it is moved into place).
+#
+# Multiarch (when LIBDIR is the default PREFIX/lib): the library also goes
+# to PREFIX/$LIB for every ABI the compiler builds for (the native one, and
+# -m32 where it works), $LIB being what the dynamic loader makes of it
+# (scripts/ld-lib-dir); the wrapper then preloads 'PREFIX/$LIB/libnopyc.so',
+# so a 32-bit child of a 64-bit program loads the 32-bit build; LIBDIR's
+# libnopyc.so is then a symlink to the native one (one file, any spelling).
+MULTIARCH ?= $(if $(filter $(PREFIX)/lib,$(LIBDIR)),yes,no)
+
 .PHONY: install uninstall
 # Only what is installed: a source tree without tests/ (a container build
 # context) has no tests/c/wrapped-names.c for `all`.
@@ -135,8 +148,26 @@ install: $(BUILD)/libnopyc.so $(BUILD)/nopyc-explain
 	$(if $(STRIP),$(STRIP) --strip-unneeded $(DESTDIR)$(LIBDIR)/libnopyc.so \
 	    $(DESTDIR)$(LIBEXECDIR)/nopyc-explain)
 	$(INSTALL) -m 644 scripts/nopyc-warm.py scripts/nopyc-prune.py $(DESTDIR)$(LIBEXECDIR)/
+	@set -e; native=; \
+	if [ "$(MULTIARCH)" = yes ] && native=$$(scripts/ld-lib-dir $(CC)); then \
+	    echo "install: native build to $(PREFIX)/$$native (\$$LIB)"; \
+	    $(INSTALL) -d $(DESTDIR)$(PREFIX)/$$native; \
+	    $(INSTALL) -m 644 $(DESTDIR)$(LIBDIR)/libnopyc.so $(DESTDIR)$(PREFIX)/$$native/libnopyc.so; \
+	    if [ "$$native" != lib ]; then \
+	        ln -sf "../$$native/libnopyc.so" $(DESTDIR)$(LIBDIR)/libnopyc.so; \
+	    fi; \
+	    if lib32=$$(scripts/ld-lib-dir $(CC) -m32) && [ "$$lib32" != "$$native" ]; then \
+	        echo "install: -m32 build to $(PREFIX)/$$lib32 (\$$LIB)"; \
+	        $(MAKE) -s BUILD=$(BUILD)/m32 CC="$(CC) -m32" $(BUILD)/m32/libnopyc.so; \
+	        $(INSTALL) -d $(DESTDIR)$(PREFIX)/$$lib32; \
+	        $(INSTALL) -m 644 $(BUILD)/m32/libnopyc.so $(DESTDIR)$(PREFIX)/$$lib32/libnopyc.so; \
+	        $(if $(STRIP),$(STRIP) --strip-unneeded $(DESTDIR)$(PREFIX)/$$lib32/libnopyc.so;) \
+	    fi; \
+	fi; \
 	sed -e "s|^nopyc_libdir=$$|nopyc_libdir='$(LIBDIR)'|" \
 	    -e "s|^nopyc_libexecdir=$$|nopyc_libexecdir='$(LIBEXECDIR)'|" \
+	    -e "s|^nopyc_root=$$|nopyc_root='$${native:+$(PREFIX)}'|" \
+	    -e "s|^nopyc_native_lib=$$|nopyc_native_lib='$$native'|" \
 	    scripts/nopyc >$(BUILD)/nopyc.installed
 	$(INSTALL) -m 755 $(BUILD)/nopyc.installed $(DESTDIR)$(BINDIR)/nopyc
 	$(INSTALL) -m 644 scripts/nopyc.1 $(DESTDIR)$(MANDIR)/man1/nopyc.1
@@ -146,6 +177,11 @@ uninstall:
 	    $(DESTDIR)$(LIBEXECDIR)/nopyc-explain $(DESTDIR)$(MANDIR)/man1/nopyc.1 \
 	    $(DESTDIR)$(LIBEXECDIR)/nopyc-warm.py $(DESTDIR)$(LIBEXECDIR)/nopyc-prune.py
 	rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
+	@if [ "$(MULTIARCH)" = yes ]; then \
+	    for d in $$(scripts/ld-lib-dir $(CC) || :) $$(scripts/ld-lib-dir $(CC) -m32 || :); do \
+	        rm -f $(DESTDIR)$(PREFIX)/$$d/libnopyc.so; \
+	    done; \
+	fi
 
 # Fuzzing the decision core with libFuzzer (clang): `make fuzz` first replays
 # tests/fuzz/regressions/<target>/ (inputs that once crashed), then runs each

@@ -223,8 +223,9 @@ const char *nopyc_glob_check(const char *pattern);
 /* ---- paths ------------------------------------------------------------ */
 
 /* The fast filter, from the string alone: could `path` be a cache path?
- * True when it contains "__pycache__" or its last component ends in ".pyc" or
- * ".pyo", optionally followed by '.' and digits.  NULL is never a candidate. */
+ * True when it contains "__pycache__" or its last component (trailing
+ * slashes aside) ends in ".pyc" or ".pyo", optionally followed by '.' and
+ * digits.  NULL is never a candidate. */
 int nopyc_path_is_candidate(const char *path);
 
 /* Join `base` (absolute; may be NULL when `path` is absolute) and `path`, and
@@ -270,8 +271,9 @@ enum nopyc_verdict {
 	NOPYC_FAIL,        /* fail with `err` (deny: EROFS) */
 	NOPYC_SUCCEED,     /* report success, do nothing (discard) */
 	NOPYC_SINK,        /* discard an open for writing: hand out /dev/null */
-	NOPYC_MAPPED,      /* redirect write: act on `mapped` only */
-	NOPYC_OVERLAY,     /* redirect read: `mapped`, then the original on ENOENT */
+	NOPYC_MAPPED,      /* redirect (or discard) write: act on `mapped` only */
+	NOPYC_OVERLAY,     /* redirect (or discard) read: `mapped`, then the
+	                    * original on ENOENT */
 };
 
 struct nopyc_decision {
@@ -307,5 +309,13 @@ enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
                                 const struct nopyc_caller *who,
                                 enum nopyc_op op, const char *base,
                                 const char *path, struct nopyc_decision *d);
+
+/* A discard decision made consistent: act on `tree` (the throw-away
+ * directory of the process tree, `len` long) followed by the path, as a
+ * redirect would: writes MAPPED, reads OVERLAY (d->mapped, d->target_len,
+ * d->rel set).  A path inside the tree itself passes; one too long to map is
+ * left as decided.  Returns the verdict (also in *d). */
+enum nopyc_verdict nopyc_discard_map(struct nopyc_decision *d, enum nopyc_op op,
+                                     const char *tree, size_t len);
 
 #endif

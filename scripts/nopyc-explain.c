@@ -312,6 +312,9 @@ static void describe(const char *label, enum nopyc_op op,
 			printf("goes through (not a cache path)\n");
 		else if (!d->rule)
 			printf("goes through (no rule matches)\n");
+		else if (op == NOPYC_OP_READ && d->rule->action == NOPYC_DISCARD)
+			printf("the throw-away directory first (what this process tree "
+			       "discarded), else the original\n");
 		else if (op == NOPYC_OP_READ)
 			printf("goes through\n");
 		else if (d->rule->action == NOPYC_REDIRECT)
@@ -320,13 +323,16 @@ static void describe(const char *label, enum nopyc_op op,
 			printf("goes through\n");
 		break;
 	case NOPYC_FAIL:
-		printf("fails with %s (%s)\n", errno_name(d->err), strerror(d->err));
+		if (d->err == EROFS)
+			printf("fails as on a read-only file system: EROFS (%s), or the "
+			       "kernel's earlier answer (EEXIST, ENOENT, ...)\n", strerror(d->err));
+		else
+			printf("fails with %s (%s)\n", errno_name(d->err), strerror(d->err));
 		break;
 	case NOPYC_SUCCEED:
-		printf("reports success and does nothing\n");
-		break;
 	case NOPYC_SINK:
-		printf("reports success; the data goes to /dev/null\n");
+		printf("reports success, done in a throw-away directory the process "
+		       "and its children read back, removed at exit\n");
 		break;
 	case NOPYC_MAPPED:
 		printf("goes to the mapped path (parents made, mode 0700)\n");

@@ -4,6 +4,7 @@
 #include "act.h"
 #include "at.h"
 #include "diag.h"
+#include "discard.h"
 #include "parents.h"
 #include "real.h"
 #include "start.h"
@@ -78,6 +79,13 @@ static enum nopyc_verdict decide(enum nopyc_op op, int dirfd, const char *path,
 			v = d->verdict = NOPYC_PASS;
 	} else {
 		v = nopyc_decide(shim_config(), &who, op, b, path, d);
+		if (d->rule && d->rule->action == NOPYC_DISCARD && !shim_diag.dryrun) {
+			/* into the tree, where the process can read it back */
+			size_t len;
+			const char *tree = discard_tree(op != NOPYC_OP_READ, &len);
+			if (tree)
+				v = nopyc_discard_map(d, op, tree, len);
+		}
 	}
 	if (shim_diag.dryrun)
 		v = NOPYC_PASS;  /* decided and logged, but let through */
@@ -91,7 +99,8 @@ out:
 static int target_fd(struct nopyc_decision *d, int *own)
 {
 	int saved = errno;
-	int fd = shim_target_fd(d->rule, d->euid, own);
+	int fd = d->rule->action == NOPYC_DISCARD ? (*own = 1, discard_tree_fd()) :
+	         shim_target_fd(d->rule, d->euid, own);
 	if (fd < 0) {
 		d->err = errno;
 		d->target_gone = errno == ENOENT;
@@ -186,10 +195,49 @@ static const char *at_target(struct plan *pl)
 	return p;
 }
 
-COLD enum plan_step plan_path1_begin(struct plan *pl, enum nopyc_op op, int dirfd,
+/* A denied call: the errno a read-only mount gives, or 0 (the kernel
+ * changes nothing there: the call goes through, verdict pass). */
+static int deny_exact(struct nopyc_decision *d, enum nopyc_verdict *v, struct call c,
+                      int dirfd, const char *path, int dirfd2, const char *path2)
+{
+	if (d->err != EROFS)
+		return d->err;
+	d->err = rofs_errno(c, dirfd, path, dirfd2, path2);
+	if (!d->err)
+		*v = d->verdict = NOPYC_PASS;
+	return d->err;
+}
+
+/* A discarded call mapped into the tree. */
+static int discarding(const struct nopyc_decision *d)
+{
+	return (d->verdict == NOPYC_MAPPED || d->verdict == NOPYC_OVERLAY) &&
+	       d->rule && d->rule->action == NOPYC_DISCARD;
+}
+
+/* A discard the tree cannot take (it is full, or gone, or the entry exists
+ * only in the original tree): answer as discard does without a tree. */
+static enum plan_step discard_fallback(struct plan *pl)
+{
+	pl->fallback = pl->op == NOPYC_OP_CREATE || pl->op == NOPYC_OP_WRITE ?
+	               PLAN_SINK : PLAN_SUCCEED;
+	pl->d.verdict = pl->fallback == PLAN_SINK ? NOPYC_SINK : NOPYC_SUCCEED;
+	pl->d.err = 0;
+	return pl->fallback;
+}
+
+/* Errors that are the discard tree's, not the program's. */
+static int tree_fault(int e)
+{
+	return e == ENOSPC || e == EDQUOT || e == EROFS || e == EACCES || e == EPERM ||
+	       e == EIO || e == EXDEV;
+}
+
+COLD enum plan_step plan_path1_begin(struct plan *pl, struct call c, int dirfd,
                                      const char *path, int once, int has_at,
                                      const char **first)
 {
+	enum nopyc_op op = c.op;
 	pl->op = op;
 	pl->path = path;
 	pl->calls = 0;
@@ -198,12 +246,17 @@ COLD enum plan_step plan_path1_begin(struct plan *pl, enum nopyc_op op, int dirf
 	pl->has_at = has_at;
 	pl->tfd = -1;
 	pl->own_tfd = 0;
+	pl->passed = 0;
+	pl->fallback = PLAN_CALL;
 	pl->v = decide(op, dirfd, path, &pl->d);
 	pl->saved_errno = errno;
 	*first = path;
 	switch (pl->v) {
 	case NOPYC_FAIL:
-		return PLAN_FAIL;
+		if (deny_exact(&pl->d, &pl->v, c, dirfd, path, AT_FDCWD, NULL))
+			return PLAN_FAIL;
+		pl->passed = 1;
+		return PLAN_CALL;
 	case NOPYC_SUCCEED:
 		return PLAN_SUCCEED;
 	case NOPYC_SINK:
@@ -219,13 +272,17 @@ COLD enum plan_step plan_path1_begin(struct plan *pl, enum nopyc_op op, int dirf
 	case NOPYC_MAPPED:
 		pl->tfd = target_fd(&pl->d, &pl->own_tfd);
 		if (pl->tfd < 0)
-			return PLAN_FAIL;
+			return discarding(&pl->d) ? discard_fallback(pl) : PLAN_FAIL;
 		/* a single call cannot be retried: make the parents first */
 		if (once && op == NOPYC_OP_CREATE && make_parents(pl->tfd, &pl->d) != 0) {
+			if (discarding(&pl->d))
+				return discard_fallback(pl);
 			pl->d.err = errno;
 			return PLAN_FAIL;
 		}
 		*first = at_target(pl);
+		if (!*first && discarding(&pl->d))
+			return discard_fallback(pl);
 		return *first ? PLAN_CALL : PLAN_FAIL;
 	default:
 		return PLAN_CALL;
@@ -235,17 +292,28 @@ COLD enum plan_step plan_path1_begin(struct plan *pl, enum nopyc_op op, int dirf
 COLD const char *plan_path1_next(struct plan *pl, int failed)
 {
 	int first = pl->calls++ == 0;
+	int discard = pl->v == NOPYC_MAPPED && discarding(&pl->d);
 	if (pl->v == NOPYC_MAPPED)
 		pl->d.err = failed ? errno : 0;
-	if (!first || !failed || errno != ENOENT || pl->once)
+	if (failed && discard && tree_fault(errno)) {
+		discard_fallback(pl);
+		return NULL;
+	}
+	if (!first || !failed || errno != ENOENT)
 		return NULL;
 	if (pl->v == NOPYC_OVERLAY && pl->at) {
+		if (pl->once)
+			return NULL;
 		errno = pl->saved_errno;  /* not in TARGET: the original */
 		pl->at = 0;
 		return pl->path;
 	}
-	if (pl->v == NOPYC_MAPPED && mapped_retry(pl->op, pl->tfd, &pl->d))
+	if (pl->v == NOPYC_MAPPED && !pl->once && mapped_retry(pl->op, pl->tfd, &pl->d))
 		return at_target(pl);
+	/* parents that could not be made, or an entry only in the original */
+	if (discard && (errno == EROFS || pl->op == NOPYC_OP_CREATE ||
+	                pl->op == NOPYC_OP_MKDIR || pl->op == NOPYC_OP_LINK_NEW))
+		discard_fallback(pl);
 	return NULL;
 }
 
@@ -276,13 +344,18 @@ static int side(enum nopyc_verdict v, struct nopyc_decision *d, int dirfd,
 	return 1;
 }
 
-COLD enum plan_step plan_path2_begin(struct plan2 *pl,
-                                     enum nopyc_op op1, int dirfd1, const char **P1,
-                                     enum nopyc_op op2, int dirfd2, const char **P2)
+COLD enum plan_step plan_path2_begin(struct plan2 *pl, struct call c,
+                                     int dirfd1, const char **P1,
+                                     int dirfd2, const char **P2)
 {
+	/* rename moves the old name away; link changes the old entry too (its
+	 * link count), so a denied or original-only one is not linked */
+	enum nopyc_op op1 = c.rofs == ROFS_RENAME ? NOPYC_OP_REMOVE : NOPYC_OP_MODIFY;
+	enum nopyc_op op2 = c.op;
 	pl->op1 = op1;
 	pl->op2 = op2;
 	pl->calls = 0;
+	pl->fallback = 0;
 	pl->own1 = pl->own2 = 0;
 	pl->c1 = nopyc_path_is_candidate(*P1);
 	pl->c2 = nopyc_path_is_candidate(*P2);
@@ -291,15 +364,31 @@ COLD enum plan_step plan_path2_begin(struct plan2 *pl,
 	pl->D1 = dirfd1;
 	pl->D2 = dirfd2;
 	if (pl->v1 == NOPYC_FAIL || pl->v2 == NOPYC_FAIL) {
-		errno = pl->v1 == NOPYC_FAIL ? pl->d1.err : pl->d2.err;
-		return PLAN_FAIL;
+		struct nopyc_decision *d = pl->v1 == NOPYC_FAIL ? &pl->d1 : &pl->d2;
+		enum nopyc_verdict *v = pl->v1 == NOPYC_FAIL ? &pl->v1 : &pl->v2;
+		int e = deny_exact(d, v, c, dirfd1, *P1, dirfd2, *P2);
+		if (e) {
+			errno = e;
+			return PLAN_FAIL;
+		}
+		/* the kernel refuses it itself: the caller's own paths */
+		pl->v1 = pl->v2 = NOPYC_PASS;
+		pl->at = 0;
+		return PLAN_CALL;
 	}
 	if (pl->v1 == NOPYC_SUCCEED || pl->v1 == NOPYC_SINK ||
 	    pl->v2 == NOPYC_SUCCEED || pl->v2 == NOPYC_SINK)
 		return PLAN_SUCCEED;
+	/* discarded on one side only: into the tree from outside it, or out
+	 * of it, would move a file across file systems; dropped, as always */
+	int disc1 = pl->c1 && discarding(&pl->d1), disc2 = pl->c2 && discarding(&pl->d2);
+	if (disc1 != disc2)
+		return PLAN_SUCCEED;
 	int at1 = side(pl->v1, &pl->d1, dirfd1, &pl->D1, P1, &pl->own1);
 	int at2 = side(pl->v2, &pl->d2, dirfd2, &pl->D2, P2, &pl->own2);
 	if (at1 < 0 || at2 < 0) {
+		if (disc1)
+			return PLAN_SUCCEED;  /* the tree cannot be had: as without one */
 		errno = at1 < 0 ? pl->d1.err : pl->d2.err;
 		return PLAN_FAIL;
 	}
@@ -310,13 +399,20 @@ COLD enum plan_step plan_path2_begin(struct plan2 *pl,
 COLD int plan_path2_next(struct plan2 *pl, int failed)
 {
 	int first = pl->calls++ == 0;
+	int discard = pl->c1 && pl->c2 && discarding(&pl->d1) && discarding(&pl->d2);
 	pl->d2.err = pl->d1.err = failed ? errno : 0;
+	if (failed && discard && tree_fault(errno)) {
+		pl->fallback = 1;
+		return 0;
+	}
 	if (!failed || errno != ENOENT)
 		return 0;
 	if (first && pl->v2 == NOPYC_MAPPED && mapped_retry(pl->op2, pl->D2, &pl->d2))
 		return 1;
 	if (errno == ENOENT && pl->v1 == NOPYC_MAPPED)
 		mapped_retry(pl->op1, pl->D1, &pl->d1);  /* EROFS if only in the original */
+	if (discard && errno == EROFS)
+		pl->fallback = 1;
 	return 0;
 }
 

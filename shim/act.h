@@ -14,6 +14,7 @@
 #define NOPYC_ACT_H
 
 #include "nopyc.h"
+#include "rofs.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -39,18 +40,25 @@ struct plan {
 	int has_at;             /* the line has an at-form */
 	int tfd;                /* D: TARGET's fd, proven; -1 if none */
 	int own_tfd;            /* tfd is this call's own: closed at the end */
+	int passed;             /* denied, but the kernel changes nothing there
+	                         * (rofs_errno 0): the call goes through */
+	enum plan_step fallback; /* discard: its tree could not take the call;
+	                          * PLAN_SINK or PLAN_SUCCEED as without one */
 	char fdpath[NOPYC_PATH_MAX + 32];  /* the /proc path, lines without at-form */
 };
 
-/* Decide `op` on `path` (relative to `dirfd`).  PLAN_CALL: call with *first
- * (at TARGET when pl->at); PLAN_FAIL: fail with pl->d.err; PLAN_SUCCEED /
- * PLAN_SINK: do not call.  `has_at`: the line has an at-form. */
-enum plan_step plan_path1_begin(struct plan *pl, enum nopyc_op op, int dirfd,
+/* Decide call `c` on `path` (relative to `dirfd`).  PLAN_CALL: call with
+ * *first (at TARGET, or at discard's tree, when pl->at); PLAN_FAIL: fail
+ * with pl->d.err (under deny, what a read-only mount says: rofs_errno);
+ * PLAN_SUCCEED / PLAN_SINK: do not call.  `has_at`: the line has an
+ * at-form. */
+enum plan_step plan_path1_begin(struct plan *pl, struct call c, int dirfd,
                                 const char *path, int once, int has_at,
                                 const char **first);
 
 /* After a real call: the path to call again with, or NULL (errno as the
- * call should leave it). */
+ * call should leave it; pl->fallback set when a discard must answer as if
+ * it had no tree). */
 const char *plan_path1_next(struct plan *pl, int failed);
 
 /* Log, count and report; close what the plan opened (errno kept). */
@@ -65,14 +73,17 @@ struct plan2 {
 	int at;                 /* a side is at TARGET: call the at-form */
 	int D1, D2;             /* the at-form's directory fds, side by side */
 	int own1, own2;         /* D1, D2 are this call's own TARGET fds */
+	int fallback;           /* discard: the tree could not take the call,
+	                         * which then reports success as without one */
 };
 
-/* Decide both sides; *P1 and *P2 become the paths to call with (and
- * pl->D1, pl->D2 their directories, for the at-form).  A deny on either
- * side fails the call (errno set), a discard on either side drops it. */
-enum plan_step plan_path2_begin(struct plan2 *pl,
-                                enum nopyc_op op1, int dirfd1, const char **P1,
-                                enum nopyc_op op2, int dirfd2, const char **P2);
+/* Decide both sides of `c` (CALL_RENAME or CALL_LINK); *P1 and *P2 become
+ * the paths to call with (and pl->D1, pl->D2 their directories, for the
+ * at-form).  A deny on either side fails the call (errno set as a
+ * read-only mount would); a discard on one side only drops it. */
+enum plan_step plan_path2_begin(struct plan2 *pl, struct call c,
+                                int dirfd1, const char **P1,
+                                int dirfd2, const char **P2);
 
 /* After the real call: 1 to call again (the new name's parents in TARGET
  * were missing and are made now). */
@@ -101,6 +112,25 @@ static inline enum nopyc_op fopen_op(const char *mode)
 		return NOPYC_OP_CREATE;
 	return strchr(mode, '+') ? NOPYC_OP_WRITE : NOPYC_OP_READ;
 }
+
+/* fopen mode -> the open flags libc uses (glibc libio/fileops.c, musl
+ * src/stdio/__fmodeflags.c). */
+static inline int fopen_flags(const char *mode)
+{
+	int f = strchr(mode, '+') ? O_RDWR : mode[0] == 'r' ? O_RDONLY : O_WRONLY;
+	if (mode[0] == 'w')
+		f |= O_CREAT | O_TRUNC;
+	if (mode[0] == 'a')
+		f |= O_CREAT | O_APPEND;
+	if (strchr(mode, 'x'))
+		f |= O_EXCL;
+	return f;
+}
+
+/* The call kinds of the open families (the others are in rofs.h). */
+#define CALL_OPEN(flags) ((struct call){ open_op(flags), ROFS_OPEN, (flags) })
+#define CALL_FOPEN(mode) ((struct call){ fopen_op(mode), ROFS_OPEN, fopen_flags(mode) })
+#define CALL_CREAT CALL_OPEN(O_WRONLY | O_CREAT | O_TRUNC)
 
 /* A discarded open for writing: a private memory file (or /dev/null),
  * honouring O_CLOEXEC and O_APPEND.  -1 with errno on failure. */

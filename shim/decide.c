@@ -110,3 +110,20 @@ enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
 	}
 	return verdict(d, NOPYC_PASS, 0);
 }
+
+enum nopyc_verdict nopyc_discard_map(struct nopyc_decision *d, enum nopyc_op op,
+                                     const char *tree, size_t len)
+{
+	char *scratch = d->buf + NOPYC_PATH_MAX;
+	const size_t scratch_sz = sizeof d->buf - NOPYC_PATH_MAX;
+	if (!d->rule || d->rule->action != NOPYC_DISCARD || !d->path)
+		return d->verdict;
+	if (is_under(d->path, tree, len))
+		return verdict(d, NOPYC_PASS, 0);  /* the tree itself: ours */
+	if (nopyc_redirect_map(tree, len, d->path, scratch, scratch_sz) < 0)
+		return d->verdict;
+	d->mapped = scratch;
+	d->target_len = len;
+	d->rel = d->path + 1;  /* below the tree, for the calls at its fd */
+	return verdict(d, op == NOPYC_OP_READ ? NOPYC_OVERLAY : NOPYC_MAPPED, 0);
+}

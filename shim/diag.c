@@ -166,8 +166,9 @@ void shim_after(const char *call, const struct nopyc_decision *d, int failed)
 		log_line(call, d, failed, err);
 	/* A failing TARGET is reported once per process; Python carries on
 	 * without the cache, as it would on any unwritable directory. */
-	if (d->verdict != NOPYC_MAPPED || !d->mapped)
-		goto out;
+	if (d->verdict != NOPYC_MAPPED || !d->mapped || !d->rule ||
+	    d->rule->action != NOPYC_REDIRECT)
+		goto out;  /* discard's tree failing falls back: nothing to say */
 	static int said_target;
 	if (__atomic_load_n(&said_target, __ATOMIC_RELAXED))
 		goto out;

@@ -30,6 +30,9 @@ int nopyc_path_is_candidate(const char *path)
 	if (!path)
 		return 0;
 	size_t n = strlen(path);
+	/* "x.pyc/" names x.pyc too (mkdir makes it, the kernel looks it up) */
+	while (n && path[n - 1] == '/')
+		n--;
 	/* A bytecode name ends in 'c', 'o' or a digit: test that byte first. */
 	if (n) {
 		char last = path[n - 1];

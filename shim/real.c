@@ -7,6 +7,11 @@
 #include <stddef.h>
 
 #ifdef __GLIBC__
+/* Weak: this build may be loaded into a program of another C library
+ * (musl has no dlvsym), which must still start (start.c then turns the
+ * library off). */
+extern __typeof__(dlvsym) dlvsym __attribute__((weak));
+
 /* The versions the __xstat family keeps as compat-only symbols since 2.33,
  * in case plain dlsym no longer finds them. */
 #if defined(__x86_64__)
@@ -25,7 +30,7 @@ COLD void *real_resolve(struct real *r)
 	fn = dlsym(RTLD_NEXT, r->name);
 #ifdef GLIBC_OLD_VERSIONS
 	static const char *const old[] = { GLIBC_OLD_VERSIONS };
-	for (size_t i = 0; !fn && i < sizeof old / sizeof *old; i++)
+	for (size_t i = 0; !fn && dlvsym && i < sizeof old / sizeof *old; i++)
 		fn = dlvsym(RTLD_NEXT, r->name, old[i]);
 #endif
 	errno = saved;
@@ -40,6 +45,8 @@ COLD void *real_resolve(struct real *r)
 #define FOPEN(name, ...) SLOT(name)
 #define FREOPEN(name, ...) SLOT(name)
 #define PATH2(name, ...) SLOT(name)
+#define MKSTEMP(name, ...) SLOT(name)
+#define MKDTEMP(name, ...) SLOT(name)
 
 #define SLOT(name) struct real real_##name = { NULL, #name };
 #include "wrappers.def"

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <utime.h>
 
@@ -34,8 +35,36 @@ int __lxstat(int, const char *, struct stat *);
 int __lxstat64(int, const char *, struct stat64 *);
 int __fxstatat(int, int, const char *, struct stat *, int);
 int __fxstatat64(int, int, const char *, struct stat64 *, int);
+int __xmknod(int, const char *, mode_t, dev_t *);
+int __xmknodat(int, int, const char *, mode_t, dev_t *);
+int __open(const char *, int, ...);
+int __open64(const char *, int, ...);
+FILE *_IO_fopen(const char *, const char *);
+ssize_t __readlink_chk(const char *, char *, size_t, size_t);
+ssize_t __readlinkat_chk(int, const char *, char *, size_t, size_t);
 #else
 #define GLIBC(x)
+#endif
+
+/* The 64-bit time names of 32-bit glibc 2.34+ (what a program built with
+ * _TIME_BITS=64 calls); their structs are passed through untouched. */
+#if defined(__GLIBC__)
+#if __WORDSIZE == 32 && __GLIBC_PREREQ(2, 34)
+#define NOPYC_TIME64 1
+#endif
+#endif
+#ifdef NOPYC_TIME64
+#define TIME64(x) x
+int __stat64_time64(const char *, void *);
+int __lstat64_time64(const char *, void *);
+int __fstatat64_time64(int, const char *, void *, int);
+int __utime64(const char *, const void *);
+int __utimes64(const char *, const void *);
+int __lutimes64(const char *, const void *);
+int __futimesat64(int, const char *, const void *);
+int __utimensat64(int, const char *, const void *, int);
+#else
+#define TIME64(x)
 #endif
 
 #define LIKELY(x) __builtin_expect(!!(x), 1)
@@ -63,6 +92,8 @@ void real_resolve_all(void);
 #define FOPEN(name, ...) REAL_SLOT(name)
 #define FREOPEN(name, ...) REAL_SLOT(name)
 #define PATH2(name, ...) REAL_SLOT(name)
+#define MKSTEMP(name, ...) REAL_SLOT(name)
+#define MKDTEMP(name, ...) REAL_SLOT(name)
 #include "wrappers.def"
 #undef PATH1
 #undef OPEN
@@ -71,6 +102,8 @@ void real_resolve_all(void);
 #undef FOPEN
 #undef FREOPEN
 #undef PATH2
+#undef MKSTEMP
+#undef MKDTEMP
 #undef REAL_SLOT
 
 /* Inline: this is on every wrapped call's hot path. */

@@ -11,7 +11,10 @@
 #include "targets.h"
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -42,7 +45,9 @@ static int matters(const struct nopyc_rules *rules)
 		return SHIM_READS | SHIM_WRITES;
 	int m = rules->count ? SHIM_WRITES : 0;
 	for (size_t i = 0; i < rules->count; i++)
-		if (rules->rule[i].action == NOPYC_REDIRECT)
+		/* redirect overlays reads, and so does discard (its tree) */
+		if (rules->rule[i].action == NOPYC_REDIRECT ||
+		    rules->rule[i].action == NOPYC_DISCARD)
 			m |= SHIM_READS;
 	return m;
 }
@@ -128,13 +133,83 @@ static struct nopyc_rules *load(void)
 	return rules;
 }
 
+/* The SONAME of a loaded object (dl_iterate_phdr), or NULL.  glibc's
+ * loader relocates the dynamic section's addresses in place, musl's does
+ * not: an address below the load address is taken as relative. */
+static const char *soname_of(const struct dl_phdr_info *info)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		if (info->dlpi_phdr[i].p_type != PT_DYNAMIC)
+			continue;
+		const ElfW(Dyn) *dyn = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+		uintptr_t strtab = 0, soname = 0;
+		int has_soname = 0;
+		for (; dyn->d_tag != DT_NULL; dyn++) {
+			if (dyn->d_tag == DT_STRTAB)
+				strtab = (uintptr_t)dyn->d_un.d_ptr;
+			else if (dyn->d_tag == DT_SONAME)
+				soname = (uintptr_t)dyn->d_un.d_val, has_soname = 1;
+		}
+		if (!strtab || !has_soname)
+			return NULL;
+		if (strtab < (uintptr_t)info->dlpi_addr)
+			strtab += (uintptr_t)info->dlpi_addr;
+		return (const char *)(strtab + soname);
+	}
+	return NULL;
+}
+
+/* 1 when a copy of libnopyc.so (by SONAME) was loaded before this one. */
+static int earlier_copy(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	int *found = arg;
+	uintptr_t self = (uintptr_t)&earlier_copy;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t start = (uintptr_t)info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && self >= start && self < start + ph->p_memsz)
+			return 1;  /* this copy: stop looking */
+	}
+	const char *name = soname_of(info);
+	if (name && strcmp(name, NOPYC_SONAME) == 0)
+		*found = 1;
+	return 0;
+}
+
+/* Why this copy of the library must stay out of the way, or NULL: another
+ * copy was loaded first (LD_PRELOAD naming two files, say
+ * /usr/local/lib/libnopyc.so and /usr/local/$LIB/libnopyc.so: the first
+ * copy decides, this one would decide again, and say everything twice),
+ * or the program runs on another C library than this build's (a glibc
+ * build in a musl program).  No dlsym of our own names: the library never
+ * binds to itself. */
+static const char *inert_reason(void)
+{
+	int found = 0;
+	dl_iterate_phdr(earlier_copy, &found);
+	if (found)
+		return "";  /* the first copy does the work; nothing to say */
+#ifdef __GLIBC__
+	if (!dlsym(RTLD_DEFAULT, "gnu_get_libc_version"))
+		return "this libnopyc.so is built for glibc, but the program uses another "
+		       "C library (build one with that C library, e.g. make CC=musl-gcc)";
+#endif
+	return NULL;
+}
+
+/* Whether this copy is inert: 0 no, 1 yes, -1 not known yet. */
+static int inert = -1;
+
 const struct nopyc_rules *shim_config(void)
 {
 	/* load() calls no wrapper of ours (the core gets the real functions,
 	 * the structure check proves the library never binds to itself); the
 	 * flag stays as defence against what we do not control: a malloc or
-	 * dlsym of another preloaded library that opens a cache path. */
-	static __thread int loading;
+	 * dlsym of another preloaded library that opens a cache path.
+	 * initial-exec: no __tls_get_addr, so no dependency on glibc's ld.so
+	 * (a musl program could not load us otherwise). */
+	static __thread int loading __attribute__((tls_model("initial-exec")));
 	struct nopyc_rules *rules = __atomic_load_n(&published, __ATOMIC_ACQUIRE);
 	if (__builtin_expect(rules != NULL, 1))
 		return rules;
@@ -144,7 +219,15 @@ const struct nopyc_rules *shim_config(void)
 	 * the first to publish wins.  Their messages are said once (said_config). */
 	int saved = errno;  /* the program's errno, from before main() on */
 	loading = 1;
-	rules = load();
+	if (__atomic_load_n(&inert, __ATOMIC_RELAXED) < 0) {
+		const char *why = inert_reason();
+		if (why && *why)
+			shim_say(&said_config, why, "; nopyc is off in this process", "");
+		__atomic_store_n(&inert, why != NULL, __ATOMIC_RELAXED);
+	}
+	/* inert: no rule, every call goes straight to libc */
+	rules = __atomic_load_n(&inert, __ATOMIC_RELAXED) ?
+	        (struct nopyc_rules *)&rules_loading : load();
 	loading = 0;
 	errno = saved;
 	struct nopyc_rules *expected = NULL;

@@ -17,6 +17,8 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -39,7 +41,7 @@ static inline const char *UNCHECKED(const char *p)
 /* The cold part of a one-path wrapper: plan_path1_begin decides, then one
  * loop around the real call (at TARGET or not), plan_path1_next says
  * whether to call again. */
-#define ONE_PATH(name, fail, op, dirfd, SINK, ON_FAIL, ARGS, ONCE, ...)       \
+#define ONE_PATH(name, fail, call, dirfd, SINK, ON_FAIL, ON_PASS, ARGS, ONCE, ...) \
 	if (!real) {                                                          \
 		errno = ENOSYS;                                               \
 		return fail;                                                  \
@@ -47,7 +49,7 @@ static inline const char *UNCHECKED(const char *p)
 	struct plan pl;                                                       \
 	__typeof__(real ARGS) r = fail;                                       \
 	int D = -1;                                                           \
-	switch (plan_path1_begin(&pl, op, dirfd, path, ONCE,                  \
+	switch (plan_path1_begin(&pl, call, dirfd, path, ONCE,                \
 	                         HAS_AT(__VA_ARGS__), &P)) {                  \
 	case PLAN_FAIL:                                                       \
 		ON_FAIL;                                                      \
@@ -60,10 +62,17 @@ static inline const char *UNCHECKED(const char *p)
 		r = SINK;                                                     \
 		break;                                                        \
 	case PLAN_CALL:                                                       \
+		if (pl.passed) {                                              \
+			ON_PASS;                                              \
+		}                                                             \
 		for (; P; P = plan_path1_next(&pl, r == fail)) {              \
 			D = pl.tfd;                                           \
 			r = AT_OR_REAL(pl.at, real ARGS, __VA_ARGS__);        \
 		}                                                             \
+		if (pl.fallback == PLAN_SINK)                                 \
+			r = SINK;                                             \
+		else if (pl.fallback == PLAN_SUCCEED)                         \
+			r = (__typeof__(r))0;                                 \
 	}                                                                     \
 	(void)D;                                                              \
 	plan_path1_end(&pl, #name, r == fail);                                \
@@ -81,30 +90,33 @@ static inline const char *UNCHECKED(const char *p)
 	(!(__atomic_load_n(&shim_matters, __ATOMIC_RELAXED) &                 \
 	   ((op) == NOPYC_OP_READ ? SHIM_READS : SHIM_WRITES)))
 
-#define HOT(name, op, ARGS)                                                   \
+#define HOT(name, call, ARGS)                                                 \
 	__typeof__(&name) real = REAL(name);                                  \
 	const char *P = path;                                                 \
 	if (LIKELY(real != NULL) &&                                           \
-	    (UNTOUCHED(op) || LIKELY(!nopyc_path_is_candidate(UNCHECKED(path))))) \
+	    (UNTOUCHED((call).op) || LIKELY(!nopyc_path_is_candidate(UNCHECKED(path))))) \
 		return real ARGS;                                             \
 	return name##_slow WITH_REAL ARGS;
 
 /* One wrapper pair: the cold NAME_slow, then the exported hot NAME.
- * LOCALS declares what ARGS needs besides P (open flags F, fopen mode M);
- * SINK is the value a discarded write returns; ON_FAIL runs before a
- * refused call returns; the optional last argument is the at-form. */
-#define WRAP1(ret, name, fail, op, dirfd, params, ARGS, LOCALS, SINK, ON_FAIL, ONCE, ...) \
+ * `call` says what the call does (struct call: the core's op and the
+ * kernel's rule for deny, rofs.h); LOCALS declares what ARGS needs besides
+ * P (open flags F, fopen mode M); SINK is the value a discarded write
+ * returns; ON_FAIL runs before a refused call returns; ON_PASS before a
+ * denied call the kernel would refuse by itself goes through; the optional
+ * last argument is the at-form. */
+#define WRAP1(ret, name, fail, call, dirfd, params, ARGS, LOCALS, SINK, ON_FAIL, ON_PASS, ONCE, ...) \
 	static COLD ret name##_slow SLOW_PARAMS params                        \
 	{                                                                     \
 		REAL_FROM_SLOW(name);                                         \
 		const char *P = path;                                         \
 		LOCALS                                                        \
-		ONE_PATH(name, fail, op, dirfd, SINK, ON_FAIL, ARGS, ONCE, __VA_ARGS__) \
+		ONE_PATH(name, fail, call, dirfd, SINK, ON_FAIL, ON_PASS, ARGS, ONCE, __VA_ARGS__) \
 	}                                                                     \
 	EXPORT ret name params                                                \
 	{                                                                     \
 		LOCALS                                                        \
-		HOT(name, op, ARGS)                                           \
+		HOT(name, call, ARGS)                                         \
 	}
 
 #define OPEN_MODE(flags)                                                      \
@@ -119,42 +131,123 @@ static inline const char *UNCHECKED(const char *p)
 /* The families (wrappers.def says the same per macro).  Only CREAT and the
  * open family are ever told to sink. */
 
-/* PATH1: plan_path1_begin / plan_path1_next (act.c); the at-form, if
- * any, from the line. */
-#define PATH1(ret, name, fail, op, dirfd, params, ARGS, ...)                  \
-	WRAP1(ret, name, fail, op, dirfd, params, ARGS, ,                     \
-	      (errno = EROFS, fail), (void)0, 0, __VA_ARGS__)
+/* PATH1: plan_path1_begin / plan_path1_next (act.c); `call` one of the
+ * CALL_* kinds (rofs.h); the at-form, if any, from the line. */
+#define PATH1(ret, name, fail, call, dirfd, params, ARGS, ...)                \
+	WRAP1(ret, name, fail, call, dirfd, params, ARGS, ,                   \
+	      (errno = EROFS, fail), (void)0, (void)0, 0, __VA_ARGS__)
 /* CREAT: open_sink + the PATH1 plan (act.c); at TARGET, at_open (at.c). */
 #define CREAT(name, params, ARGS)                                             \
-	WRAP1(int, name, -1, NOPYC_OP_CREATE, AT_FDCWD, params, ARGS, ,       \
-	      open_sink(O_WRONLY), (void)0, 0,                                \
+	WRAP1(int, name, -1, CALL_CREAT, AT_FDCWD, params, ARGS, ,            \
+	      open_sink(O_WRONLY), (void)0, (void)0, 0,                       \
 	      at_open(D, P, O_CREAT | O_WRONLY | O_TRUNC, mode))
-/* OPEN: open_op, open_sink + the PATH1 plan (act.h, act.c); at_open. */
+/* OPEN: open_op, open_sink + the PATH1 plan (act.h, act.c); at_open.  A
+ * denied O_CREAT of an existing file opened read-only goes through without
+ * O_CREAT, so it can never create. */
 #define OPEN(name, dirfd, params, ARGS)                                       \
-	WRAP1(int, name, -1, open_op(flags), dirfd, params, ARGS,             \
-	      int F = flags; OPEN_MODE(flags), open_sink(flags), (void)0, 0,  \
-	      at_open(D, P, F, mode))
+	WRAP1(int, name, -1, CALL_OPEN(flags), dirfd, params, ARGS,           \
+	      int F = flags; OPEN_MODE(flags), open_sink(flags), (void)0,     \
+	      F &= ~O_CREAT, 0, at_open(D, P, F, mode))
 /* OPEN2: as OPEN, without a mode argument. */
 #define OPEN2(name, dirfd, params, ARGS)                                      \
-	WRAP1(int, name, -1, open_op(flags), dirfd, params, ARGS,             \
-	      int F = flags;, open_sink(flags), (void)0, 0, at_open(D, P, F, 0))
+	WRAP1(int, name, -1, CALL_OPEN(flags), dirfd, params, ARGS,           \
+	      int F = flags;, open_sink(flags), (void)0, F &= ~O_CREAT, 0,    \
+	      at_open(D, P, F, 0))
 /* FOPEN: fopen_op, fopen_sink + the PATH1 plan (act.h, act.c); at_fopen. */
 #define FOPEN(name, params, ARGS)                                             \
-	WRAP1(FILE *, name, NULL, fopen_op(mode), AT_FDCWD, params, ARGS,     \
-	      const char *M = mode;, fopen_sink(mode), (void)0, 0,            \
+	WRAP1(FILE *, name, NULL, CALL_FOPEN(mode), AT_FDCWD, params, ARGS,   \
+	      const char *M = mode;, fopen_sink(mode), (void)0, (void)0, 0,   \
 	      at_fopen(D, P, M))
 /* FREOPEN: fopen_op, freopen_sink + the PATH1 plan with one call only
  * (freopen closes the old stream even when the new open fails). */
 #define FREOPEN(name, params, ARGS)                                           \
-	WRAP1(FILE *, name, NULL, fopen_op(mode), AT_FDCWD, params, ARGS,     \
-	      const char *M = mode;,                               \
-	      freopen_sink(real, mode, stream), fclose(stream), 1)
+	WRAP1(FILE *, name, NULL, CALL_FOPEN(mode), AT_FDCWD, params, ARGS,   \
+	      const char *M = mode;,                                          \
+	      freopen_sink(real, mode, stream), fclose(stream), (void)0, 1)
 
-/* PATH2: plan_path2_begin / plan_path2_next / plan_path2_end (act.c); the
- * at-form, from the line, takes D1, P1, D2, P2 (each side's directory fd
+/* MKTEMP: the mkstemp family and mkdtemp; the PATH1 plan on the template
+ * (one call).  Redirected (or discarded into its tree), the real call fills
+ * in the template as /proc/self/fd/D/PATH and its letters are copied back
+ * into the caller's; a discard without a tree hands out a memory file.
+ * RESULT makes the return value from r (mkdtemp returns the caller's
+ * template). */
+static COLD void template_back(char *path, const char *mapped, int suffixlen)
+{
+	size_t n = strlen(path), m = strlen(mapped);
+	if (suffixlen >= 0 && n >= 6 + (size_t)suffixlen && m >= 6 + (size_t)suffixlen)
+		memcpy(path + n - suffixlen - 6, mapped + m - suffixlen - 6, 6);
+}
+
+/* A discard with no tree: a name is still filled in, as the call promises. */
+static COLD void template_fill(char *path, int suffixlen)
+{
+	size_t n = strlen(path);
+	if (suffixlen >= 0 && n >= 6 + (size_t)suffixlen &&
+	    memcmp(path + n - suffixlen - 6, "XXXXXX", 6) == 0)
+		memcpy(path + n - suffixlen - 6, "nopycD", 6);
+}
+
+#define MKTEMP(ret, name, fail, suffixlen, params, ARGS, SINK, RESULT)        \
+	static COLD ret name##_slow SLOW_PARAMS params                        \
+	{                                                                     \
+		REAL_FROM_SLOW(name);                                         \
+		char *T = path, copy[NOPYC_PATH_MAX + 32];                    \
+		const char *first;                                            \
+		if (!real) {                                                  \
+			errno = ENOSYS;                                       \
+			return fail;                                          \
+		}                                                             \
+		struct plan pl;                                               \
+		ret r = fail;                                                 \
+		switch (plan_path1_begin(&pl, CALL_TEMPLATE(suffixlen), AT_FDCWD, \
+		                         path, 1, 0, &first)) {               \
+		case PLAN_FAIL:                                               \
+			errno = pl.d.err;                                     \
+			break;                                                \
+		case PLAN_SUCCEED:                                            \
+		case PLAN_SINK:                                               \
+			template_fill(path, suffixlen);                       \
+			r = SINK;                                             \
+			break;                                                \
+		case PLAN_CALL:                                               \
+			if (first != path) {                                  \
+				strncpy(copy, first, sizeof copy - 1);        \
+				copy[sizeof copy - 1] = '\0';                 \
+				T = copy;                                     \
+			}                                                     \
+			r = real ARGS;                                        \
+			if (r != fail && T != path)                           \
+				template_back(path, T, suffixlen);            \
+			else if (r == fail)                                   \
+				plan_path1_next(&pl, 1);                      \
+			if (pl.fallback) {                                    \
+				template_fill(path, suffixlen);               \
+				r = SINK;                                     \
+			}                                                     \
+		}                                                             \
+		plan_path1_end(&pl, #name, r == fail);                        \
+		return RESULT;                                                \
+	}                                                                     \
+	EXPORT ret name params                                                \
+	{                                                                     \
+		__typeof__(&name) real = REAL(name);                          \
+		char *T = path;                                               \
+		if (LIKELY(real != NULL) &&                                   \
+		    (UNTOUCHED(NOPYC_OP_CREATE) ||                            \
+		     LIKELY(!nopyc_path_is_candidate(UNCHECKED(path)))))      \
+			return real ARGS;                                     \
+		return name##_slow WITH_REAL ARGS;                            \
+	}
+#define MKSTEMP(name, suffixlen, params, ARGS)                                \
+	MKTEMP(int, name, -1, suffixlen, params, ARGS, open_sink(O_RDWR), r)
+#define MKDTEMP(name, params, ARGS)                                           \
+	MKTEMP(char *, name, NULL, 0, params, ARGS, path, r ? path : NULL)
+
+/* PATH2: plan_path2_begin / plan_path2_next / plan_path2_end (act.c);
+ * `call` CALL_RENAME or CALL_LINK (rofs.h); the at-form, from the line, takes D1, P1, D2, P2 (each side's directory fd
  * and path: TARGET's and the path below it for a side that is redirected,
  * the caller's for the other). */
-#define PATH2(name, op1, dirfd1, op2, dirfd2, params, ARGS, ...)              \
+#define PATH2(name, call, dirfd1, dirfd2, params, ARGS, ...)                  \
 	_Static_assert(HAS_AT(__VA_ARGS__),                                   \
 	               "wrappers.def: " #name " needs its at-form");          \
 	static COLD int name##_slow SLOW_PARAMS params                        \
@@ -170,13 +263,15 @@ static inline const char *UNCHECKED(const char *p)
 			return real ARGS;     /* EFAULT from the kernel */    \
 		struct plan2 pl;                                              \
 		int r = -1;                                                   \
-		switch (plan_path2_begin(&pl, op1, dirfd1, &P1, op2, dirfd2, &P2)) { \
+		switch (plan_path2_begin(&pl, call, dirfd1, &P1, dirfd2, &P2)) { \
 		case PLAN_CALL:                                               \
 			do {                                                  \
 				D1 = pl.D1;                                   \
 				D2 = pl.D2;                                   \
 				r = AT_OR_REAL(pl.at, real ARGS, __VA_ARGS__); \
 			} while (plan_path2_next(&pl, r == -1));              \
+			if (pl.fallback)                                      \
+				r = 0;                                        \
 			break;                                                \
 		case PLAN_SUCCEED:                                            \
 			r = 0;                                                \

@@ -5,7 +5,8 @@
  *
  * MODE is the action of the rule the shim runs under:
  *   redirect  NOPYC_RULES='redirect SRC/ANY TGT' (ANY: the two-star glob)
- *   deny      NOPYC_RULES='deny **'
+ *   deny      NOPYC_RULES='deny **' (errno as on a read-only mount: EROFS,
+ *             or ENOENT where the directory to create in is missing)
  *   discard   NOPYC_RULES='discard **'
  * SRC (the "original" tree) and TGT (the redirect target) are existing, empty
  * directories given as absolute normalised paths.  The mapped path of an
@@ -34,6 +35,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <utime.h>
 
@@ -89,8 +91,56 @@ __asm__(".symver __xstat64,__xstat64@" V_XSTAT64);
 __asm__(".symver __lxstat64,__lxstat64@" V_XSTAT64);
 __asm__(".symver __fxstatat,__fxstatat@" V_FXSTATAT);
 __asm__(".symver __fxstatat64,__fxstatat64@" V_FXSTATAT);
+
+/* __xmknod and __xmknodat: compat-only since glibc 2.33, like __xstat
+ * (x86_64 GLIBC_2.2.5 and 2.4, _MKNOD_VER_LINUX 0; i386 GLIBC_2.0 and
+ * 2.4, _MKNOD_VER_LINUX 1; aarch64 GLIBC_2.17, 0). */
+int __xmknod(int, const char *, mode_t, dev_t *);
+int __xmknodat(int, int, const char *, mode_t, dev_t *);
+#if defined(__x86_64__)
+#define MKNOD_VER 0
+__asm__(".symver __xmknod,__xmknod@GLIBC_2.2.5");
+__asm__(".symver __xmknodat,__xmknodat@GLIBC_2.4");
+#elif defined(__i386__)
+#define MKNOD_VER 1
+__asm__(".symver __xmknod,__xmknod@GLIBC_2.0");
+__asm__(".symver __xmknodat,__xmknodat@GLIBC_2.4");
+#elif defined(__aarch64__)
+#define MKNOD_VER 0
+__asm__(".symver __xmknod,__xmknod@GLIBC_2.17");
+__asm__(".symver __xmknodat,__xmknodat@GLIBC_2.17");
+#endif
+
+/* Exported, declared by no header (old names, fortify entry points). */
+int __open(const char *, int, ...);
+int __open64(const char *, int, ...);
+FILE *_IO_fopen(const char *, const char *);
+ssize_t __readlink_chk(const char *, char *, size_t, size_t);
+ssize_t __readlinkat_chk(int, const char *, char *, size_t, size_t);
+
+/* 32-bit glibc 2.34+: the names a _TIME_BITS=64 program calls, with the
+ * layouts of their 64-bit time structs (bits/types/struct_timeval64.h,
+ * struct_timespec64 and struct_stat_time64_helper.h; i386 little-endian). */
+#if __WORDSIZE == 32 && __GLIBC_PREREQ(2, 34)
+#define HAVE_TIME64_NAMES 1
+struct tv64 { int64_t sec, usec; };
+struct ts64 { int64_t sec; int32_t nsec, pad; };
+struct utimbuf64 { int64_t actime, modtime; };
+struct stat_t64 { uint64_t dev, ino; char rest[240]; };
+int __stat64_time64(const char *, struct stat_t64 *);
+int __lstat64_time64(const char *, struct stat_t64 *);
+int __fstatat64_time64(int, const char *, struct stat_t64 *, int);
+int __utime64(const char *, const struct utimbuf64 *);
+int __utimes64(const char *, const struct tv64 *);
+int __lutimes64(const char *, const struct tv64 *);
+int __futimesat64(int, const char *, const struct tv64 *);
+int __utimensat64(int, const char *, const struct ts64 *, int);
+#endif
 #else
 #define HAVE_GLIBC_NAMES 0
+#endif
+#ifndef HAVE_TIME64_NAMES
+#define HAVE_TIME64_NAMES 0
 #endif
 
 /* The kernel's struct statx (linux/stat.h), under our own name: the raw
@@ -347,6 +397,18 @@ static int want_write_err(void)
 			      (ok) ? "success" : "failure", err_name(err));   \
 	} while (0)
 
+/* The same, for a create in a directory that does not exist yet: a
+ * read-only mount says ENOENT there, so deny does. */
+#define CHECK_CREATE_RESULT(ok, err)                                          \
+	do {                                                                  \
+		if (mode != DENY)                                             \
+			CHECK(ok, "call failed: %s (want success)", err_name(err)); \
+		else                                                          \
+			CHECK(!(ok) && (err) == ENOENT,                       \
+			      "want -1/ENOENT (no such directory to create in), got %s (errno %s)", \
+			      (ok) ? "success" : "failure", err_name(err));   \
+	} while (0)
+
 /* ====================================================================
  * The open family.  Each symbol gets an adaptor with one signature:
  * dirfd < 0 means "use the absolute path", else the path is relative.
@@ -365,6 +427,8 @@ static int a_open64_2(int d, const char *p, int f, mode_t m) { (void)d; (void)m;
 static int a_openat_2(int d, const char *p, int f, mode_t m) { (void)m; return __openat_2(d, p, f); }
 static int a_openat64_2(int d, const char *p, int f, mode_t m) { (void)m; return __openat64_2(d, p, f); }
 static int a_creat64(int d, const char *p, int f, mode_t m) { (void)d; (void)f; return creat64(p, m); }
+static int a___open(int d, const char *p, int f, mode_t m) { (void)d; return __open(p, f, m); }
+static int a___open64(int d, const char *p, int f, mode_t m) { (void)d; return __open64(p, f, m); }
 #endif
 
 struct open_sym {
@@ -387,6 +451,8 @@ static const struct open_sym open_syms[] = {
 	{ "__openat_2", a_openat_2, 1, 0, 0 },
 	{ "__openat64_2", a_openat64_2, 1, 0, 0 },
 	{ "creat64", a_creat64, 0, 1, 1 },
+	{ "__open", a___open, 0, 1, 0 },
+	{ "__open64", a___open64, 0, 1, 0 },
 #endif
 };
 
@@ -425,7 +491,7 @@ static int open_create(const struct open_sym *s, const char *name)
 	int err;
 	r_mkdirs(O(name, "c"));
 	int fd = call_open(s, name, rel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644, &err);
-	CHECK_WRITE_RESULT(fd >= 0, err);
+	CHECK_CREATE_RESULT(fd >= 0, err);
 	if (fd >= 0) {
 		ssize_t w = write(fd, "new", 3);
 		int werr = errno;
@@ -505,7 +571,7 @@ static int open_relative(const struct open_sym *s, const char *name)
 	int err = errno;
 	if (chdir(cwd) != 0)
 		CHECK(0, "chdir back: %s", strerror(errno));
-	CHECK_WRITE_RESULT(fd >= 0, err);
+	CHECK_CREATE_RESULT(fd >= 0, err);
 	if (fd >= 0)
 		close(fd);
 	CHECK(!r_exists(o), "relative path: created the original %s", o);
@@ -544,6 +610,8 @@ static FILE *call_fopen(const char *name, const char *path, const char *m, int *
 #if HAVE_GLIBC_NAMES
 	} else if (strcmp(name, "fopen64") == 0) {
 		f = fopen64(path, m);
+	} else if (strcmp(name, "_IO_fopen") == 0) {
+		f = _IO_fopen(path, m);
 #endif
 	} else {
 		FILE *old = fopen("/dev/null", "r");  /* not a cache path: no shim */
@@ -577,7 +645,7 @@ static int t_fopen(const char *name)
 	char *o = O(name, "c/__pycache__/m.pyc"), *m = M(o);
 	r_mkdirs(O(name, "c"));
 	FILE *f = call_fopen(name, o, "wb", &err);
-	CHECK_WRITE_RESULT(f != NULL, err);
+	CHECK_CREATE_RESULT(f != NULL, err);
 	CHECK(!freopen_kept_open, "the failed call left the stream it was given open"
 	      " (libc closes it even when the new open fails)");
 	if (f) {
@@ -780,6 +848,8 @@ static int call_remove(const char *name, const char *rel, int *err)
 	errno = 0;
 	if (strcmp(name, "unlink") == 0) {
 		rc = unlink(o);
+	} else if (strcmp(name, "remove") == 0) {
+		rc = remove(o);
 	} else if (strcmp(name, "rmdir") == 0) {
 		rc = rmdir(o);
 	} else {
@@ -845,6 +915,7 @@ static unsigned long long at_mtime(const struct k_statx *s) { return (unsigned l
 
 static int m_chmod(int d, const char *p) { (void)d; return chmod(p, 0600); }
 static int m_fchmodat(int d, const char *p) { return fchmodat(d, p, 0600, 0); }
+static int m_lchmod(int d, const char *p) { (void)d; return lchmod(p, 0600); }
 static int m_chown(int d, const char *p) { (void)d; return chown(p, NEW_UID, (gid_t)-1); }
 static int m_lchown(int d, const char *p) { (void)d; return lchown(p, NEW_UID, (gid_t)-1); }
 static int m_fchownat(int d, const char *p) { return fchownat(d, p, NEW_UID, (gid_t)-1, 0); }
@@ -881,8 +952,40 @@ static int m_utimensat(int d, const char *p)
 	return utimensat(d, p, t, 0);
 }
 
+#if HAVE_TIME64_NAMES
+static int m_utime64(int d, const char *p)
+{
+	(void)d;
+	struct utimbuf64 t = { NEW_TIME, NEW_TIME };
+	return __utime64(p, &t);
+}
+static int m_utimes64(int d, const char *p)
+{
+	(void)d;
+	struct tv64 t[2] = { { NEW_TIME, 0 }, { NEW_TIME, 0 } };
+	return __utimes64(p, t);
+}
+static int m_lutimes64(int d, const char *p)
+{
+	(void)d;
+	struct tv64 t[2] = { { NEW_TIME, 0 }, { NEW_TIME, 0 } };
+	return __lutimes64(p, t);
+}
+static int m_futimesat64(int d, const char *p)
+{
+	struct tv64 t[2] = { { NEW_TIME, 0 }, { NEW_TIME, 0 } };
+	return __futimesat64(d, p, t);
+}
+static int m_utimensat64(int d, const char *p)
+{
+	struct ts64 t[2] = { { NEW_TIME, 0, 0 }, { NEW_TIME, 0, 0 } };
+	return __utimensat64(d, p, t, 0);
+}
+#endif
+
 static const struct modify_sym modify_syms[] = {
 	{ "chmod", 0, m_chmod, at_mode },
+	{ "lchmod", 0, m_lchmod, at_mode },
 	{ "fchmodat", 1, m_fchmodat, at_mode },
 	{ "chown", 0, m_chown, at_uid },
 	{ "lchown", 0, m_lchown, at_uid },
@@ -896,6 +999,13 @@ static const struct modify_sym modify_syms[] = {
 	{ "lutimes", 0, m_lutimes, at_mtime },
 	{ "futimesat", 1, m_futimesat, at_mtime },
 	{ "utimensat", 1, m_utimensat, at_mtime },
+#if HAVE_TIME64_NAMES
+	{ "__utime64", 0, m_utime64, at_mtime },
+	{ "__utimes64", 0, m_utimes64, at_mtime },
+	{ "__lutimes64", 0, m_lutimes64, at_mtime },
+	{ "__futimesat64", 1, m_futimesat64, at_mtime },
+	{ "__utimensat64", 1, m_utimensat64, at_mtime },
+#endif
 };
 
 static int call_modify(const struct modify_sym *s, const char *name, const char *rel, int *err)
@@ -1034,6 +1144,24 @@ static unsigned long long s_statx(int d, const char *p, int *e)
 }
 #endif
 
+#if HAVE_TIME64_NAMES
+static unsigned long long s_stat64_time64(int d, const char *p, int *e)
+{
+	struct stat_t64 st; (void)d; errno = 0;
+	int rc = __stat64_time64(p, &st); *e = errno; return rc ? 0 : st.ino;
+}
+static unsigned long long s_lstat64_time64(int d, const char *p, int *e)
+{
+	struct stat_t64 st; (void)d; errno = 0;
+	int rc = __lstat64_time64(p, &st); *e = errno; return rc ? 0 : st.ino;
+}
+static unsigned long long s_fstatat64_time64(int d, const char *p, int *e)
+{
+	struct stat_t64 st; errno = 0;
+	int rc = __fstatat64_time64(d, p, &st, 0); *e = errno; return rc ? 0 : st.ino;
+}
+#endif
+
 struct stat_sym {
 	const char *name;
 	int at;
@@ -1055,6 +1183,11 @@ static const struct stat_sym stat_syms[] = {
 	{ "__fxstatat", 1, s_fxstatat },
 	{ "__fxstatat64", 1, s_fxstatat64 },
 	{ "statx", 1, s_statx },
+#endif
+#if HAVE_TIME64_NAMES
+	{ "__stat64_time64", 0, s_stat64_time64 },
+	{ "__lstat64_time64", 0, s_lstat64_time64 },
+	{ "__fstatat64_time64", 1, s_fstatat64_time64 },
 #endif
 };
 
@@ -1103,12 +1236,10 @@ static int x_access(const char *name, int d, const char *p)
 {
 	if (strcmp(name, "access") == 0)
 		return access(p, R_OK);
-#if HAVE_GLIBC_NAMES
 	if (strcmp(name, "euidaccess") == 0)
 		return euidaccess(p, R_OK);
 	if (strcmp(name, "eaccess") == 0)
 		return eaccess(p, R_OK);
-#endif
 	if (strcmp(name, "faccessat") == 0)
 		return faccessat(d, p, R_OK, 0);
 	abort();
@@ -1185,9 +1316,18 @@ static const char *x_readlink(const char *name, const char *rel, int *err)
 	errno = 0;
 	if (strcmp(name, "readlink") == 0) {
 		n = readlink(O(name, rel), buf, sizeof buf - 1);
+#if HAVE_GLIBC_NAMES
+	} else if (strcmp(name, "__readlink_chk") == 0) {
+		n = __readlink_chk(O(name, rel), buf, sizeof buf - 1, sizeof buf);
+#endif
 	} else {
 		int d = r_dirfd(O(name, "."));
 		errno = 0;
+#if HAVE_GLIBC_NAMES
+		if (strcmp(name, "__readlinkat_chk") == 0)
+			n = __readlinkat_chk(d, rel, buf, sizeof buf - 1, sizeof buf);
+		else
+#endif
 		n = readlinkat(d, rel, buf, sizeof buf - 1);
 		int e = errno;
 		close(d);
@@ -1218,6 +1358,215 @@ static int t_readlink(const char *name)
 	return 0;
 }
 
+/* ---- mknod family: a new node (a fifo) ---- */
+
+static int t_mknod(const char *name)
+{
+	const char *rel = "__pycache__/f.pyc";
+	char *o = O(name, rel), *m = M(o);
+	int rc, d;
+	r_mkdirs(O(name, "__pycache__"));
+	d = r_dirfd(O(name, "."));
+	errno = 0;
+	if (strcmp(name, "mkfifo") == 0)
+		rc = mkfifo(o, 0644);
+	else if (strcmp(name, "mkfifoat") == 0)
+		rc = mkfifoat(d, rel, 0644);
+	else if (strcmp(name, "mknod") == 0)
+		rc = mknod(o, S_IFIFO | 0644, 0);
+	else if (strcmp(name, "mknodat") == 0)
+		rc = mknodat(d, rel, S_IFIFO | 0644, 0);
+#if HAVE_GLIBC_NAMES
+	else if (strcmp(name, "__xmknod") == 0) {
+		dev_t dev = 0;
+		rc = __xmknod(MKNOD_VER, o, S_IFIFO | 0644, &dev);
+	} else if (strcmp(name, "__xmknodat") == 0) {
+		dev_t dev = 0;
+		rc = __xmknodat(MKNOD_VER, d, rel, S_IFIFO | 0644, &dev);
+	}
+#endif
+	else
+		abort();
+	int err = errno;
+	close(d);
+	CHECK_WRITE_RESULT(rc == 0, err);
+	CHECK(!r_exists(o), "created the original %s", o);
+	if (mode == REDIRECT) {
+		struct k_statx sx;
+		CHECK(r_statx(m, &sx) == 0 && S_ISFIFO(sx.stx_mode), "mapped fifo %s not created", m);
+	} else {
+		CHECK(!r_exists(m), "created %s", m);
+	}
+	return 0;
+}
+
+/* ---- mkstemp family, mkdtemp: a template filled in by the call ---- */
+
+static int call_mktemp(const char *name, char *t, int *err)
+{
+	int is_s = strstr(name, "temps") != NULL;  /* the ones with a suffix */
+	errno = 0;
+	int rc = -1;
+	if (strcmp(name, "mkstemp") == 0) rc = mkstemp(t);
+	else if (strcmp(name, "mkostemp") == 0) rc = mkostemp(t, O_CLOEXEC);
+	else if (strcmp(name, "mkstemps") == 0) rc = mkstemps(t, 4);
+	else if (strcmp(name, "mkostemps") == 0) rc = mkostemps(t, 4, O_CLOEXEC);
+#if HAVE_GLIBC_NAMES
+	else if (strcmp(name, "mkstemp64") == 0) rc = mkstemp64(t);
+	else if (strcmp(name, "mkostemp64") == 0) rc = mkostemp64(t, O_CLOEXEC);
+	else if (strcmp(name, "mkstemps64") == 0) rc = mkstemps64(t, 4);
+	else if (strcmp(name, "mkostemps64") == 0) rc = mkostemps64(t, 4, O_CLOEXEC);
+#endif
+	else if (strcmp(name, "mkdtemp") == 0) {
+		char *r = mkdtemp(t);
+		rc = r ? 0 : -1;
+		if (r && r != t)
+			rc = -2;  /* must return the caller's template */
+	} else
+		abort();
+	(void)is_s;
+	*err = errno;
+	return rc;
+}
+
+static int t_mktemp(const char *name)
+{
+	int dir = strcmp(name, "mkdtemp") == 0;
+	const char *suffix = strstr(name, "temps") ? ".tmp" : "";
+	char *t = fmt("%s/__pycache__/m.cpython-311.pyc.XXXXXX%s", O(name, ""), suffix);
+	char *before = strdup(t);
+	int err;
+	r_mkdirs(O(name, "__pycache__"));
+	int rc = call_mktemp(name, t, &err);
+	CHECK(rc != -2, "mkdtemp returned another pointer than the template");
+	CHECK_WRITE_RESULT(rc >= 0, err);
+	if (rc >= 0 && !dir)
+		close(rc);
+	if (mode == DENY) {
+		CHECK(strcmp(t, before) == 0, "the template was changed to %s", t);
+		return 0;
+	}
+	CHECK(strstr(t, "XXXXXX") == NULL, "the template was not filled in: %s", t);
+	CHECK(strlen(t) == strlen(before), "the template changed length: %s", t);
+	CHECK(strcmp(t + strlen(t) - strlen(suffix), suffix) == 0, "suffix lost: %s", t);
+	CHECK(!r_exists(t), "created the original %s", t);
+	if (mode == REDIRECT)
+		CHECK(dir ? r_isdir(M(t)) : r_exists(M(t)), "mapped %s not created", M(t));
+	else
+		CHECK(!r_exists(M(t)), "created %s", M(t));
+	return 0;
+}
+
+/* ---- xattrs: set and remove change an existing entry ---- */
+
+static const char *r_getxattr(const char *p, const char *attr)
+{
+	static char buf[8][64];
+	static int slot;
+	char *b = buf[slot++ % 8];
+	long n = syscall(SYS_lgetxattr, p, attr, b, 63);
+	if (n < 0)
+		return "(none)";
+	b[n] = '\0';
+	return b;
+}
+
+static int r_setxattr(const char *p, const char *attr, const char *v)
+{
+	return (int)syscall(SYS_lsetxattr, p, attr, v, strlen(v), 0);
+}
+
+static int x_xattr(const char *name, const char *p)
+{
+	if (strcmp(name, "setxattr") == 0)
+		return setxattr(p, "user.t", "new", 3, 0);
+	if (strcmp(name, "lsetxattr") == 0)
+		return lsetxattr(p, "user.t", "new", 3, 0);
+	if (strcmp(name, "removexattr") == 0)
+		return removexattr(p, "user.t");
+	if (strcmp(name, "lremovexattr") == 0)
+		return lremovexattr(p, "user.t");
+	abort();
+}
+
+static int t_xattr(const char *name)
+{
+	int set = strstr(name, "setxattr") != NULL;
+	char *o = O(name, "__pycache__/both.pyc"), *m = M(o), *o1 = O(name, "__pycache__/only.pyc");
+	r_put(o, "orig");
+	r_put(m, "mapped");
+	r_put(o1, "orig");
+	if (r_setxattr(o, "user.t", "old") != 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
+		return 0;  /* no user xattrs on this file system: nothing to check */
+	r_setxattr(m, "user.t", "old");
+	r_setxattr(o1, "user.t", "old");
+	errno = 0;
+	int rc = x_xattr(name, o);
+	int err = errno;
+	CHECK_WRITE_RESULT(rc == 0, err);
+	CHECK(strcmp(r_getxattr(o, "user.t"), "old") == 0, "original's xattr changed to %s",
+	      r_getxattr(o, "user.t"));
+	const char *want_m = mode == REDIRECT ? (set ? "new" : "(none)") : "old";
+	CHECK(strcmp(r_getxattr(m, "user.t"), want_m) == 0, "mapped xattr is %s, want %s",
+	      r_getxattr(m, "user.t"), want_m);
+	if (mode == REDIRECT) {
+		errno = 0;
+		rc = x_xattr(name, o1);
+		err = errno;
+		CHECK(rc == -1 && err == EROFS,
+		      "changing an original-only entry: want -1/EROFS, got %d/%s", rc, err_name(err));
+		CHECK(strcmp(r_getxattr(o1, "user.t"), "old") == 0, "original-only xattr changed");
+	}
+	return 0;
+}
+
+/* getxattr, listxattr: the mapped entry's where it exists. */
+static const char *x_getxattr(const char *name, const char *p, int *err)
+{
+	static char buf[128];
+	ssize_t n;
+	errno = 0;
+	if (strcmp(name, "getxattr") == 0)
+		n = getxattr(p, "user.t", buf, sizeof buf - 1);
+	else if (strcmp(name, "lgetxattr") == 0)
+		n = lgetxattr(p, "user.t", buf, sizeof buf - 1);
+	else if (strcmp(name, "listxattr") == 0)
+		n = listxattr(p, buf, sizeof buf - 1);
+	else if (strcmp(name, "llistxattr") == 0)
+		n = llistxattr(p, buf, sizeof buf - 1);
+	else
+		abort();
+	*err = errno;
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return buf;
+}
+
+static int t_getxattr(const char *name)
+{
+	int list = strstr(name, "list") != NULL;
+	char *o = O(name, "__pycache__/both.pyc"), *m = M(o), *o1 = O(name, "__pycache__/only.pyc");
+	int err;
+	r_put(o, "orig");
+	r_put(m, "mapped");
+	r_put(o1, "orig");
+	if (r_setxattr(o, "user.orig", "orig") != 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
+		return 0;  /* no user xattrs on this file system */
+	r_setxattr(o, "user.t", "orig");
+	r_setxattr(m, "user.t", "mapped");
+	r_setxattr(o1, "user.t", "orig-only");
+	const char *want = list ? (mode == REDIRECT ? "user.t" : "user.orig") :
+	                   (mode == REDIRECT ? "mapped" : "orig");
+	const char *got = x_getxattr(name, o, &err);
+	CHECK(got, "failed: %s", err_name(err));
+	CHECK(strcmp(got, want) == 0, "read \"%s\" where both exist, want \"%s\"", got, want);
+	got = x_getxattr(name, o1, &err);
+	CHECK(got, "original-only entry: %s", err_name(err));
+	CHECK(strcmp(got, list ? "user.t" : "orig-only") == 0, "original-only entry read \"%s\"", got);
+	return 0;
+}
+
 /* ==================================================================== */
 
 static const struct {
@@ -1240,6 +1589,15 @@ static const struct {
 	{ "access", t_access }, { "faccessat", t_access },
 	{ "opendir", t_opendir },
 	{ "readlink", t_readlink }, { "readlinkat", t_readlink },
+	{ "remove", t_remove }, { "lchmod", t_modify },
+	{ "mkfifo", t_mknod }, { "mkfifoat", t_mknod }, { "mknod", t_mknod }, { "mknodat", t_mknod },
+	{ "mkstemp", t_mktemp }, { "mkostemp", t_mktemp }, { "mkstemps", t_mktemp },
+	{ "mkostemps", t_mktemp }, { "mkdtemp", t_mktemp },
+	{ "setxattr", t_xattr }, { "lsetxattr", t_xattr },
+	{ "removexattr", t_xattr }, { "lremovexattr", t_xattr },
+	{ "getxattr", t_getxattr }, { "lgetxattr", t_getxattr },
+	{ "listxattr", t_getxattr }, { "llistxattr", t_getxattr },
+	{ "euidaccess", t_access }, { "eaccess", t_access },
 #if HAVE_GLIBC_NAMES
 	/* GLIBC(...) in shim/wrappers.def */
 	{ "open64", t_open }, { "openat64", t_open },
@@ -1254,7 +1612,17 @@ static const struct {
 	{ "__lxstat", t_stat }, { "__lxstat64", t_stat },
 	{ "__fxstatat", t_stat }, { "__fxstatat64", t_stat },
 	{ "statx", t_stat },
-	{ "euidaccess", t_access }, { "eaccess", t_access },
+	{ "__open", t_open }, { "__open64", t_open }, { "_IO_fopen", t_fopen },
+	{ "__xmknod", t_mknod }, { "__xmknodat", t_mknod },
+	{ "mkstemp64", t_mktemp }, { "mkostemp64", t_mktemp },
+	{ "mkstemps64", t_mktemp }, { "mkostemps64", t_mktemp },
+	{ "__readlink_chk", t_readlink }, { "__readlinkat_chk", t_readlink },
+#endif
+#if HAVE_TIME64_NAMES
+	{ "__stat64_time64", t_stat }, { "__lstat64_time64", t_stat },
+	{ "__fstatat64_time64", t_stat },
+	{ "__utime64", t_modify }, { "__utimes64", t_modify }, { "__lutimes64", t_modify },
+	{ "__futimesat64", t_modify }, { "__utimensat64", t_modify },
 #endif
 };
 

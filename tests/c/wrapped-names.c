@@ -9,6 +9,16 @@
 #else
 #define GLIBC(x)
 #endif
+#if defined(__GLIBC__)
+#if __WORDSIZE == 32 && __GLIBC_PREREQ(2, 34)
+#define NOPYC_TIME64 1
+#endif
+#endif
+#ifdef NOPYC_TIME64
+#define TIME64(x) x
+#else
+#define TIME64(x)
+#endif
 
 #define PATH1(ret, name, ...) NOPYC_WRAPPED name
 #define OPEN(name, ...) NOPYC_WRAPPED name
@@ -17,4 +27,6 @@
 #define FOPEN(name, ...) NOPYC_WRAPPED name
 #define FREOPEN(name, ...) NOPYC_WRAPPED name
 #define PATH2(name, ...) NOPYC_WRAPPED name
+#define MKSTEMP(name, ...) NOPYC_WRAPPED name
+#define MKDTEMP(name, ...) NOPYC_WRAPPED name
 #include "wrappers.def"

@@ -321,8 +321,52 @@ static void long_input(void)
 	nopyc_rules_free(&r);
 }
 
+/* nopyc_discard_map: a discard decision made into the tree; others left. */
+static void discard_map_at(const char *file, int line, const char *rules, enum nopyc_op op,
+                           const char *path, enum nopyc_verdict want, const char *want_mapped)
+{
+	static const char tree[] = "/tmp/nopyc-discard.0.1.2.b";
+	struct nopyc_rules r = rules_of(rules);
+	struct nopyc_decision *d = malloc(sizeof *d);
+	nopyc_decide(&r, NULL, op, NULL, path, d);
+	enum nopyc_verdict v = nopyc_discard_map(d, op, tree, strlen(tree));
+	int ok = v == want && d->verdict == want &&
+	         (want_mapped ? d->mapped && strcmp(d->mapped, want_mapped) == 0 &&
+	                        d->target_len == strlen(want_mapped) - strlen(path) : 1);
+	if (ok)
+		unit_passed++;
+	else
+		unit_fail(file, line, "discard_map %s %s under \"%s\": got %s mapped %.200s, expected %s mapped %.200s",
+		          op_names[op], path, rules, verdict_names[v], d->mapped ? d->mapped : "(none)",
+		          verdict_names[want], want_mapped ? want_mapped : "(none)");
+	free(d);
+	nopyc_rules_free(&r);
+}
+#define DISCARD_MAP(rules, op, path, want, mapped) \
+	discard_map_at(__FILE__, __LINE__, rules, op, path, want, mapped)
+
+static void discard_map(void)
+{
+	const char *pyc = "/srv/app/__pycache__/m.cpython-311.pyc";
+	const char *mapped = "/tmp/nopyc-discard.0.1.2.b/srv/app/__pycache__/m.cpython-311.pyc";
+	DISCARD_MAP("discard **", NOPYC_OP_CREATE, pyc, NOPYC_MAPPED, mapped);
+	DISCARD_MAP("discard **", NOPYC_OP_MODIFY, pyc, NOPYC_MAPPED, mapped);
+	DISCARD_MAP("discard **", NOPYC_OP_REMOVE, pyc, NOPYC_MAPPED, mapped);
+	DISCARD_MAP("discard **", NOPYC_OP_READ, pyc, NOPYC_OVERLAY, mapped);
+	/* other actions, and paths that are not caches, are left as decided */
+	DISCARD_MAP("deny **", NOPYC_OP_CREATE, pyc, NOPYC_FAIL, NULL);
+	DISCARD_MAP("allow **", NOPYC_OP_CREATE, pyc, NOPYC_PASS, NULL);
+	DISCARD_MAP("discard **", NOPYC_OP_CREATE, "/srv/app/m.py", NOPYC_PASS, NULL);
+	DISCARD_MAP("redirect ** /run/t", NOPYC_OP_CREATE, pyc, NOPYC_MAPPED,
+	            "/run/t/srv/app/__pycache__/m.cpython-311.pyc");
+	/* the tree itself is never mapped again */
+	DISCARD_MAP("discard **", NOPYC_OP_CREATE, mapped, NOPYC_PASS, NULL);
+	DISCARD_MAP("discard **", NOPYC_OP_READ, mapped, NOPYC_PASS, NULL);
+}
+
 void test_decide(void)
 {
+	discard_map();
 	matrix();
 	not_cache();
 	temp_files();

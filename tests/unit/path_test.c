@@ -33,6 +33,11 @@ static void candidate(void)
 	CHECK(!nopyc_path_is_candidate("/usr/lib/python3.11/os.py"));
 	CHECK(!nopyc_path_is_candidate("/etc/ld.so.cache"));
 	CHECK(!nopyc_path_is_candidate("/x/__pycach__/m.txt"));
+	/* a trailing slash names the same entry (mkdir("x.pyc/") makes x.pyc) */
+	CHECK(nopyc_path_is_candidate("a.pyc/"));
+	CHECK(nopyc_path_is_candidate("/x/a.pyc.12//"));
+	CHECK(!nopyc_path_is_candidate("/x/a.py/"));
+	CHECK(!nopyc_path_is_candidate("///"));
 }
 
 /* Every outsz from 0 to len+1, each in a heap buffer of exactly that size,
