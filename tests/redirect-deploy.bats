@@ -47,9 +47,12 @@ check_symlinked_release() {
 		[[ ! -s $W/out/err$n ]] || die "start $n stderr: $(<"$W/out/err$n")"
 		[[ $(<"$W/out/out$n") == "$NOPYC_TEST_TREE_OUTPUT" ]] || die "start $n printed '$(<"$W/out/out$n")'"
 	done
-	# Python imports through the resolved path: the caches are there
+	# CPython imports through the resolved path (sys.path[0] is the real
+	# directory of the script), PyPy through the symlink: the caches are
+	# at the path the interpreter used
 	for m in a/__init__.py a/mod.py b/__init__.py b/mod.py; do
-		grep -q "^f $(mapped_pyc "$W/run/$UID_" "$W/srv/releases/v1/$m") " "$W/out/snap1" ||
+		grep -q -e "^f $(mapped_pyc "$W/run/$UID_" "$W/srv/releases/v1/$m") " \
+			-e "^f $(mapped_pyc "$W/run/$UID_" "$W/srv/current/$m") " "$W/out/snap1" ||
 			die "no cache for $m in TARGET: $(<"$W/out/snap1")"
 	done
 	assert_same_snapshot "$(<"$W/out/snap1")" "$(<"$W/out/snap2")" "TARGET on the second start"
@@ -93,12 +96,13 @@ run_mod() {
 	NOPYC_RULES=$1 py_shim -c 'import sys; sys.path.insert(0, sys.argv[1]); import mod; print(mod.X)' "$2"
 }
 
-# release DIR TEXT: deploy a new mod.py saying X = 'TEXT', replacing the old
-# file, with the mtime every release gets (a reproducible build).
+# release DIR TEXT [MTIME]: deploy a new mod.py saying X = 'TEXT', replacing
+# the old file, with the mtime every release gets (a reproducible build), or
+# MTIME.
 release() {
 	rm -f "$1/mod.py"
 	echo "X = '$2'" >"$1/mod.py"
-	touch -d "@$NOPYC_TEST_STALE_MTIME" "$1/mod.py"
+	touch -d "@${3:-$NOPYC_TEST_STALE_MTIME}" "$1/mod.py"
 }
 
 check_releases() {
@@ -133,9 +137,10 @@ check_releases() {
 	snap=$(snapshot "$tgt")
 	out=$(run_mod "$rules" "$app") && [[ $out == tri ]] || die "release 3 printed '$out'"
 	assert_same_snapshot "$snap" "$(snapshot "$tgt")" "TARGET under release 3 (its shipped pyc is read)"
-	# release 4 keeps release 3's pyc, now stale: compiled into TARGET once
+	# release 4 keeps release 3's pyc, now stale (a new mtime: Python 2
+	# checks nothing else): compiled into TARGET once
 	sleep 0.01
-	release "$app" four
+	release "$app" four $((NOPYC_TEST_STALE_MTIME + 100))
 	out=$(run_mod "$rules" "$app") && [[ $out == four ]] || die "release 4 printed '$out'"
 	snap=$(snapshot "$tgt")
 	out=$(run_mod "$rules" "$app") && [[ $out == four ]] || die "release 4, second start printed '$out'"
