@@ -11,9 +11,10 @@ SHIMFLAGS = -std=gnu11 -fPIC -fvisibility=hidden -fno-delete-null-pointer-checks
             -D_GNU_SOURCE -Iinclude -Ishim $(WARN)
 
 CORE_SRC = shim/glob.c shim/path.c shim/rules.c shim/target.c shim/decide.c \
-           shim/config.c
+           shim/config.c shim/alias.c shim/source.c
 SHIM_SRC = $(CORE_SRC) shim/real.c shim/start.c shim/diag.c shim/act.c \
-           shim/parents.c shim/wrappers.c
+           shim/parents.c shim/wrappers.c shim/call.c shim/fresh.c shim/merge.c \
+           shim/stream.c shim/remove.c shim/rename.c shim/watch.c shim/view.c
 HEADERS  = include/nopyc.h $(wildcard shim/*.h) shim/wrappers.def
 
 SHIM_OBJ = $(SHIM_SRC:shim/%.c=$(BUILD)/obj/%.o)
@@ -35,6 +36,12 @@ OBJFLAGS_path   = $(SMALL) $(NOUNWIND)
 OBJFLAGS_decide = $(SMALL) $(NOUNWIND)
 OBJFLAGS_target = $(SMALL) $(NOUNWIND)
 OBJFLAGS_config = $(SMALL) $(NOUNWIND)
+OBJFLAGS_alias  = $(SMALL) $(NOUNWIND)
+OBJFLAGS_source = $(SMALL) $(NOUNWIND)
+OBJFLAGS_view   = $(SMALL)
+OBJFLAGS_merge  = $(SMALL)
+OBJFLAGS_remove = $(SMALL)
+OBJFLAGS_rename = $(SMALL)
 OBJFLAGS_rules  = $(SMALL)
 OBJFLAGS_start  = $(SMALL)
 OBJFLAGS_diag   = $(SMALL)

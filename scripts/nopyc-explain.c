@@ -88,8 +88,16 @@ static int check(struct nopyc_rules *rules, int loaded, unsigned euid)
 	free(made);
 	if (rules->count == 0)
 		printf("# no rules: every call on a cache path goes through\n");
-	for (size_t i = 0; i < rules->count; i++)
-		printf("%u %s\n", rules->rule[i].number, rules->rule[i].text);
+	for (size_t i = 0; i < rules->count; i++) {
+		const struct nopyc_rule *r = &rules->rule[i];
+		printf("%u %s\n", r->number, r->text);
+		if (r->alias)
+			printf("  also matches %s (%s resolves to %s)\n", r->alias,
+			       r->alias_from, r->alias_to);
+	}
+	for (size_t i = 0; i < rules->prefix_count; i++)
+		printf("# pycache prefix %s: a cache under it is matched by the source it stands for\n",
+		       rules->pycache_prefix[i]);
 	if (refused) {
 		say(msg, nopyc_config_suffix(&config, 0));
 		return strict() ? 2 : 1;
@@ -189,6 +197,11 @@ static void explain_one(const struct nopyc_rules *rules, int off,
 	else
 		printf("path: %s (as given: %s)\n", probe.path, path);
 	printf("cache: %s\n", kind_text(&probe));
+	char stand_for[NOPYC_PATH_MAX];
+	if (probe.kind != NOPYC_NOT_CACHE &&
+	    nopyc_prefix_stand_for(rules, probe.path, stand_for, sizeof stand_for) > 0)
+		printf("stands for: %s (a cache under a pycache prefix, matched as that path)\n",
+		       stand_for);
 
 	int is_dir = probe.kind == NOPYC_CACHE_DIR && strrchr(probe.path, '/') &&
 	             strcmp(strrchr(probe.path, '/'), "/__pycache__") == 0;
@@ -208,6 +221,9 @@ static void explain_one(const struct nopyc_rules *rules, int off,
 	} else {
 		const struct nopyc_rule *r = wr.rule;
 		printf("rule: %u %s\n", r->number, r->text);
+		if (r->alias)
+			printf("via: %s resolves to %s; the rule also matches %s\n",
+			       r->alias_from, r->alias_to, r->alias);
 		if (r->action == NOPYC_REDIRECT && r->target_refused) {
 			printf("action: redirect, acting as deny (TARGET refused)\n");
 		} else {
@@ -317,6 +333,14 @@ int main(int argc, char **argv)
 	nopyc_config_read(&config);
 	int loaded = nopyc_rules_load(&rules, &sys, config.rules, config.config,
 	                              euid) == 0;
+	if (loaded) {
+		/* what the library learns at start-up (shim/view.c): symlinked
+		 * pattern prefixes, and the environment's pycache prefix */
+		char cwd[NOPYC_PATH_MAX];
+		nopyc_rules_resolve_links(&rules, &sys);
+		nopyc_rules_add_pycache_prefix(&rules, getcwd(cwd, sizeof cwd),
+		                               getenv("PYTHONPYCACHEPREFIX"));
+	}
 	int status = do_check ? check(&rules, loaded, euid) :
 	                        explain(&rules, loaded, euid, argc, argv);
 	nopyc_rules_free(&rules);

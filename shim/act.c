@@ -2,92 +2,28 @@
  * calls (see act.h for which family uses what).  Everything here is cold:
  * only reached for a cache candidate. */
 #include "act.h"
+#include "call.h"
 #include "diag.h"
+#include "fresh.h"
 #include "parents.h"
 #include "real.h"
+#include "remove.h"
 #include "start.h"
+#include "watch.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/statvfs.h>
 
-/* The absolute directory a relative path starts from, into base[].
- * Returns base, NULL when the kernel will refuse the call anyway (closed
- * fd, not a directory, a deleted directory: it gives the errno it always
- * would), or "" when the directory exists but its name cannot be had (cwd
- * deeper than PATH_MAX, no /proc). */
-static const char *resolve_base(int dirfd, char *base, size_t size)
-{
-	struct stat st;
-	if (dirfd == AT_FDCWD) {
-		if (getcwd(base, size))
-			return base;
-		return errno == ENAMETOOLONG || errno == ERANGE ? "" : NULL;
-	}
-	if (dirfd < 0 || fstat(dirfd, &st) != 0 || !S_ISDIR(st.st_mode) ||
-	    st.st_nlink == 0)
-		return NULL;
-	char link[32] = "/proc/self/fd/";
-	char digits[12];
-	int n = 0;
-	unsigned u = (unsigned)dirfd;
-	do
-		digits[n++] = (char)('0' + u % 10);
-	while ((u /= 10) && n < 11);
-	for (int i = 0; i < n; i++)
-		link[14 + i] = digits[n - 1 - i];
-	link[14 + n] = '\0';
-	ssize_t len = REAL(readlink)(link, base, size - 1);
-	if (len <= 0 || base[0] != '/' || (size_t)len >= size - 1)
-		return "";
-	base[len] = '\0';
-	return base;
-}
-
-/* Make `path` absolute (cwd or the directory behind `dirfd`) and decide.
- * errno is left as the caller had it. */
-static enum nopyc_verdict decide(enum nopyc_op op, int dirfd, const char *path,
-                                 struct nopyc_decision *d)
-{
-	int saved = errno;
-	char base[NOPYC_PATH_MAX];
-	const char *b = NULL;
-	enum nopyc_verdict v = NOPYC_PASS;
-	/* what shim_after sees if the path cannot be made absolute */
-	d->verdict = NOPYC_PASS;
-	d->kind = NOPYC_NOT_CACHE;
-	if (path[0] != '/') {
-		b = resolve_base(dirfd, base, sizeof base);
-		if (!b)
-			goto out;
-	}
-	if (b && !*b) {
-		/* The directory has no name we can learn.  Fail closed: decide
-		 * as if it were "/", so `deny **` still denies, but never map
-		 * such a path (it would land in the wrong place). */
-		v = nopyc_decide(shim_config(), op, "/", path, d);
-		if (v == NOPYC_MAPPED)
-			v = d->verdict = NOPYC_FAIL, d->err = EROFS;
-		else if (v == NOPYC_OVERLAY)
-			v = d->verdict = NOPYC_PASS;
-	} else {
-		v = nopyc_decide(shim_config(), op, b, path, d);
-	}
-	if (shim_diag.dryrun)
-		v = NOPYC_PASS;  /* decided and logged, but let through */
-out:
-	errno = saved;
-	return v;
-}
-
-/* For a read that is one side of a two-path call: the mapped entry if it
- * exists, else the original. */
+/* For a read that is one side of a two-path call: the copy the view
+ * shows (fresh.h). */
 static const char *overlay_pick(const struct nopyc_decision *d, const char *path)
 {
 	int saved = errno;
 	struct stat st;
-	const char *p = REAL(lstat)(d->mapped, &st) == 0 ? d->mapped : path;
+	const char *p = overlay_use_target(d) && REAL(lstat)(d->mapped, &st) == 0 ?
+	                d->mapped : path;
 	errno = saved;
 	return p;
 }
@@ -153,7 +89,7 @@ COLD enum plan_step plan_path1_begin(struct plan *pl, enum nopyc_op op, int dirf
 	pl->path = path;
 	pl->calls = 0;
 	pl->once = once;
-	pl->v = decide(op, dirfd, path, &pl->d);
+	pl->v = call_decide(op, dirfd, path, &pl->d);
 	pl->saved_errno = errno;
 	*first = path;
 	switch (pl->v) {
@@ -164,9 +100,23 @@ COLD enum plan_step plan_path1_begin(struct plan *pl, enum nopyc_op op, int dirf
 	case NOPYC_SINK:
 		return PLAN_SINK;
 	case NOPYC_OVERLAY:
+		if (!overlay_use_target(&pl->d)) {
+			pl->v = NOPYC_PASS;   /* the original only: no retry */
+			return PLAN_CALL;
+		}
 		*first = once ? overlay_pick(&pl->d, path) : pl->d.mapped;
 		return PLAN_CALL;
 	case NOPYC_MAPPED:
+		if (op == NOPYC_OP_REMOVE || op == NOPYC_OP_RMDIR) {
+			int terr;
+			if (pl->d.kind == NOPYC_CACHE_TEMP)
+				watch_verdict(pl->d.mapped);   /* watched no more */
+			pl->done = redirect_remove(&pl->d, op == NOPYC_OP_RMDIR, &terr);
+			int err = errno;
+			pl->d.err = terr;
+			errno = pl->done ? err : pl->saved_errno;
+			return PLAN_DONE;
+		}
 		/* a single call cannot be retried: make the parents first */
 		if (once && op == NOPYC_OP_CREATE && make_parents(&pl->d) != 0) {
 			pl->d.err = errno;
@@ -175,8 +125,23 @@ COLD enum plan_step plan_path1_begin(struct plan *pl, enum nopyc_op op, int dirf
 		*first = pl->d.mapped;
 		return PLAN_CALL;
 	default:
+		/* A directory that is no cache may still have a counterpart in
+		 * TARGET holding caches: rmdir sees the merged view. */
+		if (op == NOPYC_OP_RMDIR && shim_redirecting && pl->d.kind == NOPYC_NOT_CACHE &&
+		    pl->d.path && !shim_diag.dryrun &&
+		    redirect_rmdir_plain(dirfd, path, pl->d.path, &pl->done)) {
+			if (!pl->done)
+				errno = pl->saved_errno;
+			return PLAN_DONE;
+		}
 		return PLAN_CALL;
 	}
+}
+
+COLD void plan_opened(const struct plan *pl, int fd)
+{
+	if (pl->v == NOPYC_MAPPED && pl->d.kind == NOPYC_CACHE_TEMP && fd >= 0)
+		watch_opened(&pl->d, fd);
 }
 
 COLD const char *plan_path1_next(struct plan *pl, int failed)
@@ -204,8 +169,8 @@ COLD enum plan_step plan_path2_begin(struct plan2 *pl,
 	pl->calls = 0;
 	pl->c1 = nopyc_path_is_candidate(*P1);
 	pl->c2 = nopyc_path_is_candidate(*P2);
-	pl->v1 = pl->c1 ? decide(op1, dirfd1, *P1, &pl->d1) : NOPYC_PASS;
-	pl->v2 = pl->c2 ? decide(op2, dirfd2, *P2, &pl->d2) : NOPYC_PASS;
+	pl->v1 = pl->c1 ? call_decide(op1, dirfd1, *P1, &pl->d1) : NOPYC_PASS;
+	pl->v2 = pl->c2 ? call_decide(op2, dirfd2, *P2, &pl->d2) : NOPYC_PASS;
 	if (pl->v1 == NOPYC_FAIL || pl->v2 == NOPYC_FAIL) {
 		errno = pl->v1 == NOPYC_FAIL ? pl->d1.err : pl->d2.err;
 		return PLAN_FAIL;

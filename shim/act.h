@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <string.h>
 
-enum plan_step { PLAN_CALL, PLAN_FAIL, PLAN_SUCCEED, PLAN_SINK };
+/* PLAN_DONE: the plan made the real calls itself (a removal under
+ * redirect acts on two trees); pl->done is the result, errno set. */
+enum plan_step { PLAN_CALL, PLAN_FAIL, PLAN_SUCCEED, PLAN_SINK, PLAN_DONE };
 
 /* ---- one path ---- */
 struct plan {
@@ -30,6 +32,7 @@ struct plan {
 	int saved_errno;
 	int calls;              /* real calls made so far */
 	int once;               /* the real call may be made only once */
+	int done;               /* PLAN_DONE: 0 or -1 */
 };
 
 /* Decide `op` on `path` (relative to `dirfd`).  PLAN_CALL: call with *first;
@@ -61,6 +64,10 @@ int plan_path2_next(struct plan2 *pl, int failed);
 
 /* Log and count both sides. */
 void plan_path2_end(struct plan2 *pl, const char *name, int failed);
+
+/* After an open of `pl` succeeded with `fd`: a redirected temp file is
+ * watched for writes cut short (watch.h). */
+void plan_opened(const struct plan *pl, int fd);
 
 /* ---- what a call does, from its flags or mode ---- */
 

@@ -58,6 +58,12 @@ enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
 		scratch[stem] = '\0';
 		subject = scratch;
 	}
+	/* A cache under a pycache prefix is matched as the __pycache__ path
+	 * of the source it stands for, so per-path rules reach it. */
+	char stand_for[NOPYC_PATH_MAX];
+	if (rules->prefix_count && d->kind != NOPYC_CACHE_DIR &&
+	    nopyc_prefix_stand_for(rules, subject, stand_for, sizeof stand_for) > 0)
+		subject = stand_for;
 	const struct nopyc_rule *r = nopyc_rules_match(rules, subject);
 	d->rule = r;
 	if (!r)
@@ -78,6 +84,7 @@ enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
 			return verdict(d, NOPYC_SINK, 0);
 		return verdict(d, NOPYC_SUCCEED, 0);
 	case NOPYC_REDIRECT:
+		/* scratch (the subject above) is free again */
 		if (nopyc_redirect_map(r->target, r->target_len, abs, scratch, scratch_sz) < 0)
 			return verdict(d, op == NOPYC_OP_READ ? NOPYC_PASS : NOPYC_FAIL,
 			               ENAMETOOLONG);

@@ -15,6 +15,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -63,6 +64,12 @@ void real_resolve_all(void);
 #define FOPEN(name, ...) REAL_SLOT(name)
 #define FREOPEN(name, ...) REAL_SLOT(name)
 #define PATH2(name, ...) REAL_SLOT(name)
+#define RENAME(name, ...) REAL_SLOT(name)
+#define DIROPEN(name, ...) REAL_SLOT(name)
+#define DIRS(ret, name, ...) REAL_SLOT(name)
+#define DIRS_VOID(name, ...) REAL_SLOT(name)
+#define SCAN(name, ...) REAL_SLOT(name)
+#define WRITEFD(name, ...) REAL_SLOT(name)
 #include "wrappers.def"
 #undef PATH1
 #undef OPEN
@@ -71,6 +78,12 @@ void real_resolve_all(void);
 #undef FOPEN
 #undef FREOPEN
 #undef PATH2
+#undef RENAME
+#undef DIROPEN
+#undef DIRS
+#undef DIRS_VOID
+#undef SCAN
+#undef WRITEFD
 #undef REAL_SLOT
 
 /* Inline: this is on every wrapped call's hot path. */

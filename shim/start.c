@@ -5,6 +5,7 @@
 #include "start.h"
 #include "diag.h"
 #include "real.h"
+#include "view.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -41,7 +42,8 @@ static int sys_chmod(const char *path, mode_t mode)
 	return REAL(chmod)(path, mode);
 }
 
-static const struct nopyc_sys real_sys = { sys_open, sys_lstat, sys_mkdir, sys_chmod };
+/* realpath is not wrapped: libc's own. */
+static const struct nopyc_sys real_sys = { sys_open, sys_lstat, sys_mkdir, sys_chmod, realpath };
 
 /* No memory for the rules, or asked for from inside their loading: pass
  * everything through.  Zeroed (.bss, not in the file), set on use. */
@@ -55,6 +57,7 @@ static struct nopyc_rules *rules_off(void)
 
 /* Until the rules are known, every read is looked at. */
 int shim_reads_matter = 1;
+int shim_redirecting;
 
 /* Could any read be changed or reported under these rules? */
 static int reads_matter(const struct nopyc_rules *rules)
@@ -64,6 +67,15 @@ static int reads_matter(const struct nopyc_rules *rules)
 	if (shim_diag.log_fd >= 0 || shim_diag.log_path || shim_diag.stats)
 		return 1;
 	for (size_t i = 0; i < rules->count; i++)
+		if (rules->rule[i].action == NOPYC_REDIRECT && !rules->rule[i].target_refused)
+			return 1;
+	return 0;
+}
+
+/* Is a redirect rule in force (its TARGET accepted)? */
+static int redirecting(const struct nopyc_rules *rules)
+{
+	for (size_t i = 0; !rules->off && i < rules->count; i++)
 		if (rules->rule[i].action == NOPYC_REDIRECT && !rules->rule[i].target_refused)
 			return 1;
 	return 0;
@@ -105,6 +117,7 @@ static struct nopyc_rules *load(void)
 				shim_say(NULL, line, "", "");
 			}
 	}
+	view_load(rules, &real_sys);
 	return rules;
 }
 
@@ -130,6 +143,7 @@ const struct nopyc_rules *shim_config(void)
 	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		rules = expected;  /* the loser's copy is left: rare, and small */
 	__atomic_store_n(&shim_reads_matter, reads_matter(rules), __ATOMIC_RELAXED);
+	__atomic_store_n(&shim_redirecting, redirecting(rules), __ATOMIC_RELAXED);
 	return rules;
 }
 

@@ -12,4 +12,8 @@ const struct nopyc_rules *shim_config(void);
  * reads go straight to libc without even the path filter. */
 extern int shim_reads_matter;
 
+/* 1 once the rules are loaded and hold a redirect rule whose TARGET was
+ * accepted: directory listings, rmdir and rename look at TARGET too. */
+extern int shim_redirecting;
+
 #endif

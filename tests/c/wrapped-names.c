@@ -17,4 +17,10 @@
 #define FOPEN(name, ...) NOPYC_WRAPPED name
 #define FREOPEN(name, ...) NOPYC_WRAPPED name
 #define PATH2(name, ...) NOPYC_WRAPPED name
+#define RENAME(name, ...) NOPYC_WRAPPED name
+#define DIROPEN(name, ...) NOPYC_WRAPPED name
+#define DIRS(ret, name, ...) NOPYC_WRAPPED name
+#define DIRS_VOID(name, ...) NOPYC_WRAPPED name
+#define SCAN(name, ...) NOPYC_WRAPPED name
+#define WRITEFD(name, ...) NOPYC_WRAPPED name
 #include "wrappers.def"

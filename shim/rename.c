@@ -1,0 +1,326 @@
+/* Renames under redirect (see rename.h).  Every call here is a real one;
+ * a side is "in T" when TARGET holds its copy, "in O" when the original
+ * tree does. */
+#include "real.h"  /* first: it sets the feature macros */
+
+#include "rename.h"
+#include "call.h"
+#include "diag.h"
+#include "merge.h"
+#include "parents.h"
+#include "watch.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+struct side {
+	int dirfd;                /* with `path`: where the original is */
+	const char *path;         /* absolute when redirected, else the caller's */
+	const char *mapped;       /* TARGET's copy; NULL if not redirected */
+	int in_t, in_o;
+	struct stat st_t, st_o;   /* of each copy that exists */
+	struct nopyc_decision d;
+	int candidate;
+};
+
+static int do_rename(int fd1, const char *a, int fd2, const char *b, unsigned flags)
+{
+	if (!flags)
+		return REAL(renameat)(fd1, a, fd2, b);
+#ifdef __GLIBC__
+	if (REAL(renameat2))
+		return REAL(renameat2)(fd1, a, fd2, b, flags);
+#endif
+	return (int)syscall(SYS_renameat2, fd1, a, fd2, b, flags);
+}
+
+static int visible(const struct side *s)
+{
+	return s->in_t || s->in_o;
+}
+
+static int is_dir(const struct side *s)
+{
+	return S_ISDIR(s->in_t ? s->st_t.st_mode : s->st_o.st_mode);
+}
+
+/* Copy the regular file (dirfd, src) to a new file beside `dest` (in
+ * TARGET, its parents made): its name into tmp.  0, or -1 with errno
+ * (EXDEV for what is not a regular file: the caller copies it, as across
+ * file systems). */
+static int copy_beside(int dirfd, const char *src, const char *dest, char *tmp, size_t tmpsz)
+{
+	static unsigned long serial;
+	struct stat st;
+	int in = REAL(openat)(dirfd, src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (in < 0)
+		return -1;
+	if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(in);
+		errno = EXDEV;
+		return -1;
+	}
+	int n = snprintf(tmp, tmpsz, "%s.%ld%lu", dest, (long)getpid(),
+	                 __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED));
+	int out = n > 0 && (size_t)n < tmpsz ?
+	          REAL(open)(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+	if (out < 0) {
+		if (n <= 0 || (size_t)n >= tmpsz)
+			errno = ENAMETOOLONG;
+		close(in);
+		return -1;
+	}
+	char buf[16384];
+	ssize_t got = 0;
+	while ((got = read(in, buf, sizeof buf)) > 0 || (got < 0 && errno == EINTR)) {
+		for (ssize_t done = 0; done < got;) {
+			ssize_t w = REAL(write)(out, buf + done, (size_t)(got - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				got = -1;
+				goto fail;
+			}
+			done += w;
+		}
+	}
+	if (got < 0 || fchmod(out, st.st_mode & 07777) != 0)
+		goto fail;
+	close(in);
+	if (close(out) != 0) {
+		out = -1;
+		goto fail;
+	}
+	return 0;
+fail:;
+	int err = errno ? errno : EIO;
+	close(in);
+	if (out >= 0)
+		close(out);
+	REAL(unlink)(tmp);
+	errno = err;
+	return -1;
+}
+
+/* Make the side's TARGET parents, for a new name there. */
+static int parents(struct side *s)
+{
+	return make_parents(&s->d);
+}
+
+/* Move the regular file (dirfd, src) to TARGET's `dest` through a copy:
+ * copy beside dest, remove the source (the kernel decides; on a failure
+ * the copy goes and that is the error), rename the copy into place. */
+static int move_in(int dirfd, const char *src, const char *dest, unsigned flags)
+{
+	char tmp[NOPYC_PATH_MAX + 32];
+	if (copy_beside(dirfd, src, dest, tmp, sizeof tmp) != 0)
+		return -1;
+	if (REAL(unlinkat)(dirfd, src, 0) != 0) {
+		int err = errno;
+		REAL(unlink)(tmp);
+		errno = err;
+		return -1;
+	}
+	if (do_rename(AT_FDCWD, tmp, AT_FDCWD, dest, flags) != 0) {
+		int err = errno;
+		REAL(unlink)(tmp);
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+static int absolute(int dirfd, const char *path, char *out)
+{
+	char base[NOPYC_PATH_MAX];
+	const char *b = path[0] == '/' ? NULL : call_dir_path(dirfd, base, sizeof base);
+	return (path[0] == '/' || (b && *b)) &&
+	       nopyc_path_normalise(b, path, out, NOPYC_PATH_MAX) > 0;
+}
+
+/* RENAME_EXCHANGE between two redirected sides, both visible. */
+static int exchange(struct side *a, struct side *b)
+{
+	if (a->in_t && b->in_t)
+		return do_rename(AT_FDCWD, a->mapped, AT_FDCWD, b->mapped, RENAME_EXCHANGE);
+	if (!a->in_t && !b->in_t)
+		return do_rename(AT_FDCWD, a->path, AT_FDCWD, b->path, RENAME_EXCHANGE);
+	/* One in TARGET (x), one only in the original (y): y's content is
+	 * copied into TARGET under x's name, x's copy moves to y's name. */
+	struct side *x = a->in_t ? a : b, *y = a->in_t ? b : a;
+	char tmp[NOPYC_PATH_MAX + 32];
+	if (parents(y) != 0 || copy_beside(AT_FDCWD, y->path, x->mapped, tmp, sizeof tmp) != 0)
+		return -1;
+	if (do_rename(AT_FDCWD, x->mapped, AT_FDCWD, y->mapped, 0) != 0) {
+		int err = errno;
+		REAL(unlink)(tmp);
+		errno = err;
+		return -1;
+	}
+	return do_rename(AT_FDCWD, tmp, AT_FDCWD, x->mapped, 0);
+}
+
+/* A rename whose source, destination or both are redirected. */
+static int move(struct side *a, struct side *b, unsigned flags)
+{
+	if (flags & RENAME_EXCHANGE) {
+		if (!visible(a) || !visible(b))
+			return errno = ENOENT, -1;
+		if (!a->mapped || !b->mapped)
+			return errno = EXDEV, -1;
+		return exchange(a, b);
+	}
+	if (!visible(a))
+		return errno = ENOENT, -1;
+	if ((flags & RENAME_NOREPLACE) && visible(b))
+		return errno = EEXIST, -1;
+	if (a->mapped && a->d.kind == NOPYC_CACHE_TEMP && a->in_t && b->mapped) {
+		int err = watch_verdict(a->mapped);
+		if (err)
+			return errno = err, -1;   /* a write to it was cut short */
+	}
+	if (a->mapped && a->in_t) {
+		/* The original's copy goes first, so that a refusal (EROFS)
+		 * changes nothing.  A directory in both trees moves in both
+		 * when its new name is redirected too; else it cannot be one
+		 * rename (EXDEV: the caller copies, as across file systems). */
+		if (a->in_o && !is_dir(a) && REAL(unlink)(a->path) != 0)
+			return -1;
+		if (a->in_o && is_dir(a)) {
+			if (!b->mapped)
+				return errno = EXDEV, -1;
+			if (do_rename(AT_FDCWD, a->path, b->dirfd, b->path, flags) != 0)
+				return -1;
+		}
+		if (b->mapped) {
+			if (parents(b) != 0)
+				return -1;
+			return do_rename(AT_FDCWD, a->mapped, AT_FDCWD, b->mapped, flags);
+		}
+		if (do_rename(AT_FDCWD, a->mapped, b->dirfd, b->path, flags) == 0)
+			return 0;
+		if (errno != EXDEV || is_dir(a))
+			return -1;
+		/* a file out of TARGET, across file systems: a copy */
+		char tmp[NOPYC_PATH_MAX + 32], dest[NOPYC_PATH_MAX];
+		if (!absolute(b->dirfd, b->path, dest))
+			return errno = EXDEV, -1;
+		if (copy_beside(AT_FDCWD, a->mapped, dest, tmp, sizeof tmp) != 0)
+			return -1;
+		if (do_rename(AT_FDCWD, tmp, AT_FDCWD, dest, flags) != 0) {
+			int err = errno;
+			REAL(unlink)(tmp);
+			return errno = err, -1;
+		}
+		REAL(unlink)(a->mapped);
+		return 0;
+	}
+	if (a->mapped) {
+		/* only in the original */
+		if (!b->mapped || is_dir(a))
+			return do_rename(a->dirfd, a->path, b->dirfd, b->path, flags);
+		if (parents(b) != 0)
+			return -1;
+		return move_in(a->dirfd, a->path, b->mapped, flags);
+	}
+	/* into TARGET from outside it */
+	if (parents(b) != 0)
+		return -1;
+	if (do_rename(a->dirfd, a->path, AT_FDCWD, b->mapped, flags) == 0)
+		return 0;
+	if (errno != EXDEV)
+		return -1;
+	return move_in(a->dirfd, a->path, b->mapped, flags);
+}
+
+/* Fill a side: decide it (`op`) and see which copies exist. */
+static enum nopyc_verdict side(struct side *s, enum nopyc_op op, int dirfd, const char *path)
+{
+	enum nopyc_verdict v = NOPYC_PASS;
+	s->dirfd = dirfd;
+	s->path = path;
+	s->mapped = NULL;
+	s->d.kind = NOPYC_NOT_CACHE;
+	s->d.path = NULL;
+	s->candidate = nopyc_path_is_candidate(path);
+	if (s->candidate)
+		v = call_decide(op, dirfd, path, &s->d);
+	if (v == NOPYC_MAPPED) {
+		s->dirfd = AT_FDCWD;
+		s->path = s->d.path;
+		s->mapped = s->d.mapped;
+		s->in_t = REAL(lstat)(s->mapped, &s->st_t) == 0;
+	} else {
+		s->in_t = 0;
+	}
+	s->in_o = REAL(fstatat)(s->dirfd, s->path, &s->st_o, AT_SYMLINK_NOFOLLOW) == 0;
+	return v;
+}
+
+/* A directory renamed in the original takes its counterpart along. */
+struct along {
+	char to[NOPYC_PATH_MAX];
+	unsigned flags;
+};
+
+static void take_along(const char *tdir, const struct nopyc_rule *rule, void *arg)
+{
+	struct along *al = arg;
+	struct nopyc_decision d;   /* for make_parents: TARGET and the new path */
+	if (nopyc_redirect_map(rule->target, rule->target_len, al->to, d.buf, sizeof d.buf) < 0)
+		return;
+	d.rule = rule;
+	d.mapped = d.buf;
+	if (make_parents(&d) == 0)
+		do_rename(AT_FDCWD, tdir, AT_FDCWD, d.mapped, al->flags & RENAME_EXCHANGE);
+}
+
+int redirect_rename(int dirfd1, const char *from, int dirfd2, const char *to,
+                    unsigned flags, int *rc)
+{
+	struct side a, b;
+	int saved = errno;
+	enum nopyc_verdict v1 = side(&a, NOPYC_OP_REMOVE, dirfd1, from);
+	enum nopyc_verdict v2 = side(&b, NOPYC_OP_LINK_NEW, dirfd2, to);
+	errno = saved;
+	if (v1 == NOPYC_MAPPED || v2 == NOPYC_MAPPED) {
+		if ((v1 != NOPYC_MAPPED && v1 != NOPYC_PASS) || (v2 != NOPYC_MAPPED && v2 != NOPYC_PASS))
+			return 0;   /* deny or discard on the other side: the plan */
+		errno = 0;
+		*rc = move(&a, &b, flags);
+		if (*rc == 0)
+			errno = saved;
+		if (a.candidate)
+			shim_after("rename", &a.d, *rc != 0);
+		if (b.candidate)
+			shim_after("rename", &b.d, *rc != 0);
+		return 1;
+	}
+	if (a.d.kind != NOPYC_NOT_CACHE || b.d.kind != NOPYC_NOT_CACHE)
+		return 0;
+	/* Neither a cache: the real call, then the counterparts follow. */
+	struct along al;
+	char abs_from[NOPYC_PATH_MAX];
+	if (!a.in_o || !S_ISDIR(a.st_o.st_mode) || !absolute(dirfd1, from, abs_from) ||
+	    !absolute(dirfd2, to, al.to))
+		return 0;
+	*rc = do_rename(dirfd1, from, dirfd2, to, flags);
+	if (*rc == 0) {
+		al.flags = flags;
+		merge_counterparts(abs_from, take_along, &al);
+		errno = saved;
+	}
+	return 1;
+}
