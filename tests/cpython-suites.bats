@@ -184,7 +184,7 @@ cpython_suites_redirect() { # MINOR
 	fi
 	[[ $counts_redir == "$counts_base" ]] || {
 		echo "not failing under redirect but different:"
-		LC_ALL=C comm -3 <(bad_tests "$d/base.rec") <(bad_tests "$d/redir.rec"))
+		LC_ALL=C comm -3 <(bad_tests "$d/base.rec") <(bad_tests "$d/redir.rec")
 		fail "$name: counts differ under redirect"
 	}
 	# Every cache went to TARGET: none in the interpreter's tree.
