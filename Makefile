@@ -76,8 +76,8 @@ $(BUILD)/unit-tests: $(UNIT_SRC) $(CORE_SRC) $(HEADERS) | $(BUILD)/obj
 CTAGS ?= ctags
 tags:
 	$(CTAGS) -f $@ --langmap=C:+.def --kinds-C=+p \
-	    '--regex-C=/^[ \t]*(GLIBC\()?PATH1\([^,]+, *([A-Za-z_0-9]+),/\2/w,wrapped/' \
-	    '--regex-C=/^[ \t]*(GLIBC\()?(OPEN2?|CREAT|FOPEN|FREOPEN|PATH2)\(([A-Za-z_0-9]+),/\3/w,wrapped/' \
+	    '--regex-C=/^[ \t]*(GLIBC\()?(PATH1|DIRS)\([^,]+, *([A-Za-z_0-9]+),/\3/w,wrapped/' \
+	    '--regex-C=/^[ \t]*(GLIBC\()?(OPEN2?|CREAT|FOPEN|FREOPEN|PATH2|RENAME|DIROPEN|DIRS_VOID|SCAN|WRITEFD)\(([A-Za-z_0-9]+),/\3/w,wrapped/' \
 	    shim/*.c shim/*.h shim/wrappers.def include/*.h scripts/*.c
 
 unit: $(BUILD)/unit-tests
