@@ -18,7 +18,7 @@
 
 /* For a read that is one side of a two-path call: the copy the view
  * shows (fresh.h). */
-static const char *overlay_pick(const struct nopyc_decision *d, const char *path)
+static const char *overlay_pick(struct nopyc_decision *d, const char *path)
 {
 	int saved = errno;
 	struct stat st;
@@ -140,8 +140,12 @@ COLD enum plan_step plan_path1_begin(struct plan *pl, enum nopyc_op op, int dirf
 
 COLD void plan_opened(const struct plan *pl, int fd)
 {
-	if (pl->v == NOPYC_MAPPED && pl->d.kind == NOPYC_CACHE_TEMP && fd >= 0)
+	if (pl->v != NOPYC_MAPPED || fd < 0)
+		return;
+	if (pl->d.kind == NOPYC_CACHE_TEMP)
 		watch_opened(&pl->d, fd);
+	else if (pl->op == NOPYC_OP_CREATE)
+		fresh_record(&pl->d);   /* Python 2 writes the pyc itself */
 }
 
 COLD const char *plan_path1_next(struct plan *pl, int failed)

@@ -6,6 +6,7 @@
 #include "rename.h"
 #include "call.h"
 #include "diag.h"
+#include "fresh.h"
 #include "merge.h"
 #include "parents.h"
 #include "watch.h"
@@ -300,8 +301,14 @@ int redirect_rename(int dirfd1, const char *from, int dirfd2, const char *to,
 			return 0;   /* deny or discard on the other side: the plan */
 		errno = 0;
 		*rc = move(&a, &b, flags);
-		if (*rc == 0)
+		if (*rc == 0) {
+			/* the copy under each new name stands for its source */
+			if (b.mapped)
+				fresh_record(&b.d);
+			if (a.mapped && (flags & RENAME_EXCHANGE))
+				fresh_record(&a.d);
 			errno = saved;
+		}
 		if (a.candidate)
 			shim_after("rename", &a.d, *rc != 0);
 		if (b.candidate)
