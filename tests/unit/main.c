@@ -69,6 +69,7 @@ int main(void)
 	test_rules();
 	test_targets();
 	test_decide();
+	test_view();
 
 	if (tmpdir[0])
 		nftw(tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);

@@ -73,5 +73,6 @@ void test_path(void);
 void test_rules(void);
 void test_targets(void);
 void test_decide(void);
+void test_view(void);
 
 #endif
