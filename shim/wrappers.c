@@ -12,6 +12,7 @@
 
 #include "act.h"
 #include "diag.h"
+#include "filter.h"
 #include "merge.h"
 #include "rename.h"
 #include "start.h"
@@ -66,7 +67,9 @@ static inline const char *UNCHECKED(const char *p)
 
 #define SLOW_PARAMS(...) (void *real_, __VA_ARGS__)
 #define WITH_REAL(...) (real, __VA_ARGS__)
-#define REAL_FROM_SLOW(name) __typeof__(&name) real = (__typeof__(&name))real_
+/* The real function the hot part passed on (NULL: not looked up yet). */
+#define REAL_FROM_SLOW(name)                                                  \
+	__typeof__(&name) real = real_ ? (__typeof__(&name))real_ : REAL(name)
 
 /* Reads skip even the filter when no rule could change a read (no
  * redirect, no log, no stats): allow, deny and discard all let reads
@@ -79,14 +82,51 @@ static inline const char *UNCHECKED(const char *p)
 #define RMDIR_REDIRECTED(op)                                                  \
 	((op) == NOPYC_OP_RMDIR && __atomic_load_n(&shim_redirecting, __ATOMIC_RELAXED))
 
-#define HOT(name, op, ARGS)                                                   \
-	__typeof__(&name) real = REAL(name);                                  \
+/* The slot is read without a lookup: a real function not yet found
+ * (before the constructor) is the slow part's to find, so the hot part
+ * makes no call but its tail calls, and needs no stack frame. */
+#define HOT(name, op, ARGS, FILTER)                                           \
+	__typeof__(&name) real =                                              \
+		(__typeof__(&name))__atomic_load_n(&real_##name.fn, __ATOMIC_RELAXED); \
 	const char *P = path;                                                 \
 	if (LIKELY(real != NULL) &&                                           \
 	    (READ_UNTOUCHED(op) ||                                            \
-	     (LIKELY(!nopyc_path_is_candidate(UNCHECKED(path))) && !RMDIR_REDIRECTED(op)))) \
+	     (LIKELY(!FILTER(UNCHECKED(path))) && !RMDIR_REDIRECTED(op))))    \
 		return real ARGS;                                             \
 	return name##_slow WITH_REAL ARGS;
+
+/* The exported hot function.  With FILTER_DISPATCH (filter.h) built twice,
+ * with the AVX2 filter inlined and with the core's, and the dynamic loader
+ * picks one for the CPU at load (ifunc): a call costs no dispatch.  The
+ * filter reads whole aligned blocks around the path, as libc's strlen
+ * does, which AddressSanitizer would report: not instrumented. */
+#ifdef FILTER_DISPATCH
+#define HOT_EXPORT(ret, name, op, params, ARGS, LOCALS)                       \
+	static __attribute__((target("avx2"), no_sanitize_address))           \
+	ret name##_avx2 params                                                \
+	{                                                                     \
+		LOCALS                                                        \
+		HOT(name, op, ARGS, filter_candidate_avx2)                    \
+	}                                                                     \
+	static ret name##_default params                                      \
+	{                                                                     \
+		LOCALS                                                        \
+		HOT(name, op, ARGS, nopyc_path_is_candidate)                  \
+	}                                                                     \
+	static __attribute__((used)) __typeof__(&name) name##_pick(void)     \
+	{                                                                     \
+		__builtin_cpu_init();                                         \
+		return __builtin_cpu_supports("avx2") ? name##_avx2 : name##_default; \
+	}                                                                     \
+	EXPORT ret name params __attribute__((ifunc(#name "_pick")));
+#else
+#define HOT_EXPORT(ret, name, op, params, ARGS, LOCALS)                       \
+	EXPORT ret name params                                                \
+	{                                                                     \
+		LOCALS                                                        \
+		HOT(name, op, ARGS, nopyc_path_is_candidate)                  \
+	}
+#endif
 
 /* One wrapper pair: the cold NAME_slow, then the exported hot NAME.
  * LOCALS declares what ARGS needs besides P (open flags F, fopen mode M);
@@ -100,11 +140,7 @@ static inline const char *UNCHECKED(const char *p)
 		LOCALS                                                        \
 		ONE_PATH(name, fail, op, dirfd, SINK, ON_FAIL, ON_DONE, ARGS, ONCE) \
 	}                                                                     \
-	EXPORT ret name params                                                \
-	{                                                                     \
-		LOCALS                                                        \
-		HOT(name, op, ARGS)                                           \
-	}
+	HOT_EXPORT(ret, name, op, params, ARGS, LOCALS)
 
 #define OPEN_MODE(flags)                                                      \
 	mode_t mode = 0;                                                      \
