@@ -15,10 +15,11 @@
 /* FILTER_AVX2: the AVX2 filter can be built (x86-64, GCC or clang).
  * FILTER_DISPATCH: the wrappers use it, through an ifunc (glibc); not in a
  * sanitizer build, whose runtime is not up yet while the dynamic loader
- * runs ifunc resolvers. */
+ * runs ifunc resolvers; nor with -DNOPYC_NO_DISPATCH (a smaller library). */
 #if defined(__x86_64__) && defined(__GNUC__)
 #define FILTER_AVX2 1
-#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) && \
+    !defined(NOPYC_NO_DISPATCH)
 #define FILTER_DISPATCH 1
 #endif
 #if defined(__has_feature)
