@@ -37,7 +37,7 @@
  * one test. */
 static inline __attribute__((always_inline)) int filter_bytecode_end(const char *s, size_t n)
 {
-	char last = n ? s[n - 1] : 'x';
+	char last = s[n - 1];   /* n > 0 */
 	if (last != 'c' && last != 'o' && (last < '0' || last > '9'))
 		return 0;
 	size_t m = n;
@@ -60,13 +60,18 @@ static inline __attribute__((always_inline)) int filter_pycache_at(const char *s
 	       s[6] == 'c' && s[7] == 'h' && s[8] == 'e' && s[9] == '_' && s[10] == '_';
 }
 
-/* nopyc_path_is_candidate, for AVX2 code only. */
-static inline __attribute__((always_inline, target("avx2")))
+/* nopyc_path_is_candidate, for code built for AVX2 and BMI2 (every CPU
+ * with AVX2 but a rare few has BMI2; the ifunc checks both). */
+static inline __attribute__((always_inline, target("avx2,bmi2")))
 int filter_candidate_avx2(const char *path)
 {
 	if (!path)
 		return 0;
-	const __m256i under = _mm256_set1_epi8('_');
+	/* read from memory: one load, not a broadcast built in registers */
+	static const volatile uint64_t under_mem[4] __attribute__((aligned(32))) = {
+		0x5f5f5f5f5f5f5f5fULL, 0x5f5f5f5f5f5f5f5fULL,
+		0x5f5f5f5f5f5f5f5fULL, 0x5f5f5f5f5f5f5f5fULL };
+	const __m256i under = _mm256_load_si256((const __m256i *)(const void *)under_mem);
 	const __m256i zero = _mm256_setzero_si256();
 	/* aligned loads never cross into an unmapped page; the bytes before
 	 * path in the first one are masked off */
@@ -79,9 +84,9 @@ int filter_candidate_avx2(const char *path)
 	m &= ~0U << (a & 31);
 	for (;;) {
 		for (; m; m &= m - 1) {
-			const char *at = p + __builtin_ctz(m);
+			const char *at = p + (unsigned)__builtin_ctz(m);
 			if (!*at)
-				return filter_bytecode_end(path, (size_t)(at - path));
+				return at != path && filter_bytecode_end(path, (size_t)(at - path));
 			if (filter_pycache_at(at))
 				return 1;
 		}

@@ -102,7 +102,7 @@ static inline const char *UNCHECKED(const char *p)
  * does, which AddressSanitizer would report: not instrumented. */
 #ifdef FILTER_DISPATCH
 #define HOT_EXPORT(ret, name, op, params, ARGS, LOCALS)                       \
-	static __attribute__((target("avx2"), no_sanitize_address))           \
+	static __attribute__((target("avx2,bmi2"), no_sanitize_address))      \
 	ret name##_avx2 params                                                \
 	{                                                                     \
 		LOCALS                                                        \
@@ -116,7 +116,8 @@ static inline const char *UNCHECKED(const char *p)
 	static __attribute__((used)) __typeof__(&name) name##_pick(void)     \
 	{                                                                     \
 		__builtin_cpu_init();                                         \
-		return __builtin_cpu_supports("avx2") ? name##_avx2 : name##_default; \
+		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") ? \
+		       name##_avx2 : name##_default;                          \
 	}                                                                     \
 	EXPORT ret name params __attribute__((ifunc(#name "_pick")));
 #else
