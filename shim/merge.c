@@ -23,10 +23,11 @@ static int is_under(const char *path, const char *dir, size_t len)
 /* The entries of the counterpart `tdir` (in TARGET `rule`'s target) of
  * directory `dir` that the view shows: cache entries that redirect maps to
  * this TARGET and that the primary (`primary_fd`, -1 if none) lacks.  With
- * `mp`, each is added to *mp (a failure leaves the view as it is);
+ * `mp`, each is added to *mp (a failure leaves the view as it is; with
+ * `check`, unless a name is there already, from an earlier TARGET);
  * without, the scan stops at the first.  Returns how many were found. */
 static unsigned scan(struct merged **mp, int primary_fd, const char *dir,
-                     const char *tdir, const struct nopyc_rule *rule)
+                     const char *tdir, const struct nopyc_rule *rule, int check)
 {
 	int fd = REAL(open)(tdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -70,7 +71,7 @@ static unsigned scan(struct merged **mp, int primary_fd, const char *dir,
 				goto out;
 			unsigned long long ino;
 			memcpy(&ino, rec, sizeof ino);
-			if (stream_add(mp, name, len, ino, (unsigned char)rec[18]) != 0)
+			if (stream_add(mp, name, len, ino, (unsigned char)rec[18], check) != 0)
 				goto out;
 		}
 	}
@@ -118,6 +119,7 @@ struct collecting {
 	struct merged *m;
 	int primary_fd;
 	const char *dir;
+	int targets;    /* TARGETs collected from so far */
 };
 
 static void collect_one(const char *tdir, const struct nopyc_rule *rule, void *arg)
@@ -126,7 +128,7 @@ static void collect_one(const char *tdir, const struct nopyc_rule *rule, void *a
 	if (!c->m)
 		c->m = stream_new();
 	if (c->m)
-		scan(&c->m, c->primary_fd, c->dir, tdir, rule);
+		scan(&c->m, c->primary_fd, c->dir, tdir, rule, c->targets++ > 0);
 }
 
 struct counting {
@@ -138,7 +140,7 @@ static void count_one(const char *tdir, const struct nopyc_rule *rule, void *arg
 {
 	struct counting *c = arg;
 	if (!c->found)
-		c->found = scan(NULL, -1, c->dir, tdir, rule);
+		c->found = scan(NULL, -1, c->dir, tdir, rule, 0);
 }
 
 int merge_counterparts_hold_caches(const char *dir)
@@ -157,7 +159,7 @@ static void merge(DIR *dir, const char *path, const char *mapped,
                   const struct nopyc_rule *rule)
 {
 	int saved = errno;
-	struct collecting c = { NULL, dirfd(dir), path };
+	struct collecting c = { NULL, dirfd(dir), path, 0 };
 	if (mapped)
 		collect_one(mapped, rule, &c);
 	else

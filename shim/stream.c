@@ -99,9 +99,9 @@ static int has_name(const struct merged *m, const char *name)
 }
 
 int stream_add(struct merged **mp, const char *name, size_t len,
-               unsigned long long ino, unsigned char type)
+               unsigned long long ino, unsigned char type, int check)
 {
-	if (has_name(*mp, name))
+	if (check && has_name(*mp, name))
 		return 0;
 	struct merged *m = reserve(*mp, len);
 	if (!m)
@@ -115,11 +115,6 @@ int stream_add(struct merged **mp, const char *name, size_t len,
 	m->used += EXTRA_SIZE(len);
 	m->count++;
 	return 0;
-}
-
-unsigned stream_count(const struct merged *m)
-{
-	return m ? m->count : 0;
 }
 
 void stream_adopt(DIR *dir, struct merged *m)

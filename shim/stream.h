@@ -20,14 +20,11 @@ struct merged;
 /* An empty collection, or NULL (no memory). */
 struct merged *stream_new(void);
 
-/* Add one entry (name of length `len`, inode, d_type) unless the
- * collection has that name already.  Returns 0, -1 out of memory (the
- * collection stays valid). */
+/* Add one entry (name of length `len`, inode, d_type); with `check`,
+ * unless the collection has that name already (entries from a second
+ * TARGET).  Returns 0, -1 out of memory (the collection stays valid). */
 int stream_add(struct merged **m, const char *name, size_t len,
-               unsigned long long ino, unsigned char type);
-
-/* How many entries *m holds. */
-unsigned stream_count(const struct merged *m);
+               unsigned long long ino, unsigned char type, int check);
 
 /* Attach the collection to `dir`, a DIR of libc's, which from now on
  * lists the collection after its own entries; with no entries, or a
