@@ -1,10 +1,11 @@
-/* The candidate filter of the hot path: the core's nopyc_path_is_candidate
- * (path.c), and on x86-64 with glibc an AVX2 copy of it inlined into an
- * AVX2 build of each one-path wrapper, which the dynamic loader picks for
- * the CPU once, at load (an ifunc; wrappers.c).  It looks at 32 bytes an
- * instruction: the NUL and every '_' (a "__pycache__" starts with one) in
- * one compare, then only at the few '_' it finds.
- * Offers FILTER_AVX2, FILTER_DISPATCH and filter_candidate_avx2. */
+/* The candidate filter of the hot path, inlined into every one-path
+ * wrapper: the core's nopyc_path_is_candidate (path.c) in one pass over
+ * the string.  On x86-64 it looks at 16 bytes an instruction (SSE2, which
+ * every x86-64 has: no dispatch, so no ifunc, which a preloaded library
+ * must not export: glibc's loader complains when an earlier-relocated
+ * library binds to one): the NUL and every '_' (a "__pycache__" starts with
+ * one) in one compare, then only at the few '_' it finds.
+ * Offers filter_candidate. */
 #ifndef NOPYC_FILTER_H
 #define NOPYC_FILTER_H
 
@@ -12,32 +13,16 @@
 
 #include <stdint.h>
 
-/* FILTER_AVX2: the AVX2 filter can be built (x86-64, GCC or clang).
- * FILTER_DISPATCH: the wrappers use it, through an ifunc (glibc); not in a
- * sanitizer build, whose runtime is not up yet while the dynamic loader
- * runs ifunc resolvers; nor with -DNOPYC_NO_DISPATCH (a smaller library). */
-#if defined(__x86_64__) && defined(__GNUC__)
-#define FILTER_AVX2 1
-#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) && \
-    !defined(NOPYC_NO_DISPATCH)
-#define FILTER_DISPATCH 1
-#endif
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
-#undef FILTER_DISPATCH
-#endif
-#endif
-#endif
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(NOPYC_NO_SSE2_FILTER)
+#define FILTER_SSE2 1
+#include <emmintrin.h>
 
-#ifdef FILTER_AVX2
-#include <immintrin.h>
-
-/* Does s[0..n) end in a bytecode name: .pyc or .pyo with an optional
- * ".DIGITS" (the core's rule, path.c)?  Most paths end in another letter:
- * one test. */
+/* Does s[0..n) (n > 0) end in a bytecode name: .pyc or .pyo with an
+ * optional ".DIGITS" (the core's rule, path.c)?  Most paths end in another
+ * letter: one test. */
 static inline __attribute__((always_inline)) int filter_bytecode_end(const char *s, size_t n)
 {
-	char last = s[n - 1];   /* n > 0 */
+	char last = s[n - 1];
 	if (last != 'c' && last != 'o' && (last < '0' || last > '9'))
 		return 0;
 	size_t m = n;
@@ -60,28 +45,23 @@ static inline __attribute__((always_inline)) int filter_pycache_at(const char *s
 	       s[6] == 'c' && s[7] == 'h' && s[8] == 'e' && s[9] == '_' && s[10] == '_';
 }
 
-/* nopyc_path_is_candidate, for code built for AVX2 and BMI2 (every CPU
- * with AVX2 but a rare few has BMI2; the ifunc checks both). */
-static inline __attribute__((always_inline, target("avx2,bmi2")))
-int filter_candidate_avx2(const char *path)
+/* The filter reads whole aligned blocks around the string (within a page,
+ * as libc's strlen does), which AddressSanitizer would report. */
+static inline __attribute__((always_inline, no_sanitize_address))
+int filter_candidate(const char *path)
 {
 	if (!path)
-		return 0;
-	/* read from memory: one load, not a broadcast built in registers */
-	static const volatile uint64_t under_mem[4] __attribute__((aligned(32))) = {
-		0x5f5f5f5f5f5f5f5fULL, 0x5f5f5f5f5f5f5f5fULL,
-		0x5f5f5f5f5f5f5f5fULL, 0x5f5f5f5f5f5f5f5fULL };
-	const __m256i under = _mm256_load_si256((const __m256i *)(const void *)under_mem);
-	const __m256i zero = _mm256_setzero_si256();
+		return 0;   /* the call goes to libc: EFAULT */
+	const __m128i under = _mm_set1_epi8('_'), zero = _mm_setzero_si128();
 	/* aligned loads never cross into an unmapped page; the bytes before
 	 * path in the first one are masked off */
 	uintptr_t a = (uintptr_t)path;
-	const char *p = (const char *)(a & ~(uintptr_t)31);
-	__m256i v = _mm256_load_si256((const __m256i *)p);
+	const char *p = (const char *)(a & ~(uintptr_t)15);
+	__m128i v = _mm_load_si128((const __m128i *)p);
 	/* min(x, x ^ '_') is 0 for x == 0 and for x == '_' */
-	uint32_t m = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
-	             _mm256_min_epu8(v, _mm256_xor_si256(v, under)), zero));
-	m &= ~0U << (a & 31);
+	unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+	             _mm_min_epu8(v, _mm_xor_si128(v, under)), zero));
+	m &= ~0U << (a & 15);
 	for (;;) {
 		for (; m; m &= m - 1) {
 			const char *at = p + (unsigned)__builtin_ctz(m);
@@ -90,11 +70,18 @@ int filter_candidate_avx2(const char *path)
 			if (filter_pycache_at(at))
 				return 1;
 		}
-		p += 32;
-		v = _mm256_load_si256((const __m256i *)p);
-		m = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
-		    _mm256_min_epu8(v, _mm256_xor_si256(v, under)), zero));
+		p += 16;
+		v = _mm_load_si128((const __m128i *)p);
+		m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		    _mm_min_epu8(v, _mm_xor_si128(v, under)), zero));
 	}
+}
+
+#else
+
+static inline int filter_candidate(const char *path)
+{
+	return nopyc_path_is_candidate(path);
 }
 
 #endif

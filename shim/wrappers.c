@@ -95,39 +95,13 @@ static inline const char *UNCHECKED(const char *p)
 		return real ARGS;                                             \
 	return name##_slow WITH_REAL ARGS;
 
-/* The exported hot function.  With FILTER_DISPATCH (filter.h) built twice,
- * with the AVX2 filter inlined and with the core's, and the dynamic loader
- * picks one for the CPU at load (ifunc): a call costs no dispatch.  The
- * filter reads whole aligned blocks around the path, as libc's strlen
- * does, which AddressSanitizer would report: not instrumented. */
-#ifdef FILTER_DISPATCH
-#define HOT_EXPORT(ret, name, op, params, ARGS, LOCALS)                       \
-	static __attribute__((target("avx2,bmi2"), no_sanitize_address))      \
-	ret name##_avx2 params                                                \
-	{                                                                     \
-		LOCALS                                                        \
-		HOT(name, op, ARGS, filter_candidate_avx2)                    \
-	}                                                                     \
-	static ret name##_default params                                      \
-	{                                                                     \
-		LOCALS                                                        \
-		HOT(name, op, ARGS, nopyc_path_is_candidate)                  \
-	}                                                                     \
-	static __attribute__((used)) __typeof__(&name) name##_pick(void)     \
-	{                                                                     \
-		__builtin_cpu_init();                                         \
-		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") ? \
-		       name##_avx2 : name##_default;                          \
-	}                                                                     \
-	EXPORT ret name params __attribute__((ifunc(#name "_pick")));
-#else
+/* The exported hot function, with the inlined filter (filter.h). */
 #define HOT_EXPORT(ret, name, op, params, ARGS, LOCALS)                       \
 	EXPORT ret name params                                                \
 	{                                                                     \
 		LOCALS                                                        \
-		HOT(name, op, ARGS, nopyc_path_is_candidate)                  \
+		HOT(name, op, ARGS, filter_candidate)                         \
 	}
-#endif
 
 /* One wrapper pair: the cold NAME_slow, then the exported hot NAME.
  * LOCALS declares what ARGS needs besides P (open flags F, fopen mode M);
