@@ -30,14 +30,15 @@ int redirect_remove(const struct nopyc_decision *d, int dir, int *target_err)
 	return -1;
 }
 
-/* Remove the directory `path` and the empty directories below it, bottom
- * up, with the real calls; stops where a file remains. */
+/* Remove the directory `path` and the empty directories below it (24
+ * levels at most), bottom up, with the real calls; stops where a file
+ * remains. */
 static void remove_empty_tree(char *path, size_t len, int depth)
 {
 	int fd = REAL(open)(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return;
-	char buf[4096];
+	char buf[1024];   /* small: this recurses */
 	for (;;) {
 		long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
 		if (got <= 0)
@@ -50,7 +51,7 @@ static void remove_empty_tree(char *path, size_t len, int depth)
 			const char *name = rec + 19;
 			size_t n = strlen(name);
 			if (rec[18] != DT_DIR || (name[0] == '.' && (n == 1 || (n == 2 && name[1] == '.'))) ||
-			    len + 1 + n >= NOPYC_PATH_MAX || depth > 64)
+			    len + 1 + n >= NOPYC_PATH_MAX || depth > 24)
 				continue;
 			path[len] = '/';
 			memcpy(path + len + 1, name, n + 1);
