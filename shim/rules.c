@@ -389,14 +389,19 @@ int nopyc_rules_load(struct nopyc_rules *rules, const struct nopyc_sys *sys,
 
 void nopyc_rules_free(struct nopyc_rules *rules)
 {
+	for (size_t i = 0; i < rules->prefix_count; i++)
+		free((void *)rules->pycache_prefix[i]);
+	rules->prefix_count = 0;
 	if (rules->builtin) {
 		rules->builtin = 0;
 		rules->rule = NULL;
 		rules->count = 0;
 		return;
 	}
-	for (size_t i = 0; i < rules->count; i++)
+	for (size_t i = 0; i < rules->count; i++) {
 		free((void *)rules->rule[i].text);
+		free((void *)rules->rule[i].alias);
+	}
 	free(rules->rule);
 	rules->rule = NULL;
 	rules->count = 0;
@@ -406,7 +411,8 @@ const struct nopyc_rule *nopyc_rules_match(const struct nopyc_rules *rules,
                                            const char *path)
 {
 	for (size_t i = 0; i < rules->count; i++)
-		if (nopyc_glob_match(rules->rule[i].pattern, path))
+		if (nopyc_glob_match(rules->rule[i].pattern, path) ||
+		    (rules->rule[i].alias && nopyc_glob_match(rules->rule[i].alias, path)))
 			return &rules->rule[i];
 	return NULL;
 }

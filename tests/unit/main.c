@@ -84,6 +84,8 @@ int main(void)
 	test_targets();
 	test_decide();
 	test_config();
+	test_view();
+	test_filter();
 
 	if (tmpdir[0])
 		nftw(tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);

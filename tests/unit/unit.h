@@ -77,5 +77,7 @@ void test_rules(void);
 void test_targets(void);
 void test_decide(void);
 void test_config(void);
+void test_view(void);
+void test_filter(void);
 
 #endif
