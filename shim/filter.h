@@ -31,11 +31,18 @@
 #include <emmintrin.h>
 
 /* Does s[0..n) (n > 0) end in a bytecode name: .pyc or .pyo with an
- * optional ".DIGITS" (the core's rule, path.c)?  Most paths end in another
- * letter: one test. */
+ * optional ".DIGITS", trailing slashes ignored ("x.pyc/" names x.pyc too:
+ * the core's rule, path.c)?  Most paths end in another letter: one test. */
 static inline __attribute__((always_inline)) int filter_bytecode_end(const char *s, size_t n)
 {
 	char last = s[n - 1];
+	if (last == '/') {
+		while (n > 0 && s[n - 1] == '/')
+			n--;
+		if (n == 0)
+			return 0;
+		last = s[n - 1];
+	}
 	if (last != 'c' && last != 'o' && (last < '0' || last > '9'))
 		return 0;
 	size_t m = n;

@@ -42,6 +42,7 @@ static const char *const paths[] = {
 	"/0123456789012345678901234567890/__pycache__",
 	"/012345678901234567890123456789/__pycache__",
 	"/01234567890123456789012345678/__pycache__",
+	"/a/m.pyc/", "/a/m.pyc//", "pkg/old.pyc/", "/a/m.pyc.1/", "//", "/a/b/",
 };
 
 static void crafted(void)
