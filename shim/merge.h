@@ -35,11 +35,6 @@ typedef int (*merge_filter64)(const struct dirent64 *);
 typedef int (*merge_compar64)(const struct dirent64 **, const struct dirent64 **);
 int merge_scandirat64(int dirfd, const char *path, struct dirent64 ***list,
                       merge_filter64 filter, merge_compar64 compar);
-/* Would the merged view of the non-cache directory `dir` show entries of
- * a counterpart (so it is not empty, whatever the original holds)?  1 yes,
- * 0 no, -1 it has no counterpart at all. */
-int merge_counterparts_hold_caches(const char *dir);
-
 #endif
 
 /* The counterparts in TARGETs of the absolute directory `dir` (not a cache
@@ -52,5 +47,10 @@ int merge_counterparts(const char *dir,
                        void (*fn)(int tfd, const char *counterpart,
                                   const struct nopyc_rule *rule, void *arg),
                        void *arg);
+
+/* Would the merged view of the non-cache directory `dir` show entries of
+ * a counterpart (so it is not empty, whatever the original holds)?  1 yes,
+ * 0 no, -1 it has no counterpart at all. */
+int merge_counterparts_hold_caches(const char *dir);
 
 #endif
