@@ -17,11 +17,13 @@ SYSCONF   = -DNOPYC_SYSCONF='"$(SYSCONFDIR)/nopyc.conf"'
 VERSION  := $(shell sed -n 's/^nopyc_version=//p' scripts/nopyc)
 VERSIONFLAGS = -DNOPYC_VERSION='"$(VERSION)"'
 
-CORE_SRC = shim/glob.c shim/path.c shim/rules.c shim/target.c shim/decide.c \
-           shim/config.c shim/expand.c
+CORE_SRC = shim/glob.c shim/path.c shim/action.c shim/rules.c shim/target.c shim/decide.c \
+           shim/config.c shim/expand.c shim/alias.c shim/source.c
 SHIM_SRC = $(CORE_SRC) shim/real.c shim/sys.c shim/start.c shim/diag.c \
            shim/targets.c shim/act.c shim/at.c shim/rofs.c shim/discard.c \
-           shim/parents.c shim/wrappers.c shim/said.c shim/version.c
+           shim/parents.c shim/wrappers.c shim/said.c shim/version.c \
+           shim/call.c shim/fresh.c shim/merge.c \
+           shim/stream.c shim/remove.c shim/rename.c shim/watch.c shim/view.c
 HEADERS  = include/nopyc.h $(wildcard shim/*.h) shim/wrappers.def
 
 SHIM_OBJ = $(SHIM_SRC:shim/%.c=$(BUILD)/obj/%.o)
@@ -39,11 +41,22 @@ all: $(BUILD)/libnopyc.so $(BUILD)/wrapped-symbols
 SMALL    = -Os
 NOUNWIND = -fno-asynchronous-unwind-tables -fno-unwind-tables
 OBJFLAGS_glob   = $(SMALL) $(NOUNWIND)
+OBJFLAGS_action = $(SMALL) $(NOUNWIND)
 OBJFLAGS_path   = $(SMALL) $(NOUNWIND)
 OBJFLAGS_decide = $(SMALL) $(NOUNWIND)
 OBJFLAGS_target = $(SMALL) $(NOUNWIND)
 OBJFLAGS_config = $(SMALL) $(NOUNWIND)
 OBJFLAGS_expand = $(SMALL) $(NOUNWIND)
+OBJFLAGS_alias  = $(SMALL) $(NOUNWIND)
+OBJFLAGS_source = $(SMALL) $(NOUNWIND)
+OBJFLAGS_view   = $(SMALL)
+OBJFLAGS_call   = $(SMALL)
+OBJFLAGS_fresh  = $(SMALL)
+OBJFLAGS_merge  = $(SMALL)
+OBJFLAGS_stream = $(SMALL)
+OBJFLAGS_remove = $(SMALL)
+OBJFLAGS_rename = $(SMALL)
+OBJFLAGS_watch  = $(SMALL)
 OBJFLAGS_rules  = $(SMALL)
 OBJFLAGS_start  = $(SMALL)
 OBJFLAGS_diag   = $(SMALL)
@@ -90,8 +103,8 @@ $(BUILD)/unit-tests: $(UNIT_SRC) $(CORE_SRC) $(HEADERS) | $(BUILD)/obj
 CTAGS ?= ctags
 tags:
 	$(CTAGS) -f $@ --langmap=C:+.def --kinds-C=+p \
-	    '--regex-C=/^[ \t]*((GLIBC|TIME64)\()?PATH1\([^,]+, *([A-Za-z_0-9]+),/\3/w,wrapped/' \
-	    '--regex-C=/^[ \t]*((GLIBC|TIME64)\()?(OPEN2?|CREAT|FOPEN|FREOPEN|PATH2|MKSTEMP|MKDTEMP)\(([A-Za-z_0-9]+),/\4/w,wrapped/' \
+	    '--regex-C=/^[ \t]*((GLIBC|TIME64)\()?(PATH1|DIRS)\([^,]+, *([A-Za-z_0-9]+),/\4/w,wrapped/' \
+	    '--regex-C=/^[ \t]*((GLIBC|TIME64)\()?(OPEN2?|CREAT|FOPEN|FREOPEN|PATH2|MKSTEMP|MKDTEMP|RENAME|DIROPEN|DIRS_VOID|SCAN|WRITEFD)\(([A-Za-z_0-9]+),/\4/w,wrapped/' \
 	    shim/*.c shim/*.h shim/wrappers.def include/*.h scripts/*.c
 
 unit: $(BUILD)/unit-tests

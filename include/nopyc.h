@@ -35,13 +35,15 @@ struct nopyc_sys {
 	ssize_t (*readlinkat)(int dirfd, const char *path, char *buf, size_t size);
 	int (*fstat)(int fd, struct nopyc_stat *st);   /* 0, or -1 and errno */
 	int (*close)(int fd);
+	/* realpath(3): resolving a rule's literal prefix (nopyc_rules_resolve_links) */
+	char *(*realpath)(const char *path, char *resolved);
 };
 
 /* Initialiser for a program that is not preloaded (needs <fcntl.h>,
- * <sys/stat.h>, <unistd.h>); FSTAT is its own function filling a
+ * <stdlib.h>, <sys/stat.h>, <unistd.h>); FSTAT is its own function filling a
  * struct nopyc_stat from fstat(2):
  *     static const struct nopyc_sys sys = NOPYC_SYS_LIBC(my_fstat); */
-#define NOPYC_SYS_LIBC(FSTAT) { open, openat, mkdirat, fchmodat, readlinkat, FSTAT, close }
+#define NOPYC_SYS_LIBC(FSTAT) { open, openat, mkdirat, fchmodat, readlinkat, FSTAT, close, realpath }
 
 /* The system configuration file, read when the environment gives no rules
  * (and always in secure execution).  `make SYSCONFDIR=...` sets it. */
@@ -128,7 +130,15 @@ struct nopyc_rule {
 	 * file name (pos: its line); NULL for a built-in default */
 	const char *source;
 	unsigned pos;
+	/* The pattern's literal prefix went through a symlink: the pattern
+	 * with that prefix resolved (also matched), the prefix, and what it
+	 * resolves to; NULL otherwise (nopyc_rules_resolve_links). */
+	const char *alias, *alias_from, *alias_to;
 };
+
+/* How many pycache prefixes the rules know (PYTHONPYCACHEPREFIX and
+ * -X pycache_prefix). */
+#define NOPYC_PREFIX_MAX 2
 
 struct nopyc_rules {
 	struct nopyc_rule *rule;
@@ -136,6 +146,8 @@ struct nopyc_rules {
 	int failed;            /* configuration error (see nopyc_config_rules) */
 	int builtin;           /* rule[] is the built-in deny ** (never freed) */
 	unsigned error_pos;    /* the rule (NOPYC_RULES) or line of a bad rule */
+	const char *pycache_prefix[NOPYC_PREFIX_MAX];  /* absolute, normalised */
+	size_t prefix_count;
 	char error[512];       /* the one-line message for that error ("" if none) */
 	/* set before parsing: ~/ and ${NAME} in a TARGET are looked up with it
 	 * (getenv); NULL: TARGETs are taken as written */
@@ -203,7 +215,23 @@ int nopyc_target_open(const struct nopyc_sys *sys, const char *target,
 void nopyc_target_refusal(char *out, size_t outsz, const char *target,
                           const char *why, unsigned rule);
 
-/* First rule whose pattern matches the absolute normalised `path`, or NULL. */
+/* For each rule whose pattern's literal prefix (its leading components
+ * without glob characters) resolves, with sys->realpath, to another path
+ * (a symlink on the way, or a directory that does not exist yet: its
+ * existing part is resolved), set the rule's alias: the pattern with that
+ * prefix replaced.  Run once after loading.  Returns 0, -1 out of memory. */
+int nopyc_rules_resolve_links(struct nopyc_rules *rules, const struct nopyc_sys *sys);
+
+/* Add a pycache prefix (PYTHONPYCACHEPREFIX, -X pycache_prefix; relative
+ * ones against the absolute `base`): a cache under it is matched as the
+ * cache of the source it stands for (nopyc_prefix_stand_for).  Ignores
+ * empty, "/", duplicate ones and more than NOPYC_PREFIX_MAX.  Returns 0,
+ * -1 out of memory. */
+int nopyc_rules_add_pycache_prefix(struct nopyc_rules *rules, const char *base,
+                                   const char *prefix);
+
+/* First rule whose pattern (or alias) matches the absolute normalised
+ * `path`, or NULL. */
 const struct nopyc_rule *nopyc_rules_match(const struct nopyc_rules *rules,
                                            const char *path);
 
@@ -216,6 +244,12 @@ const char *nopyc_action_name(enum nopyc_action action);
  * exactly "**" matches zero or more whole components; '\' escapes.
  * Linear-time backtracking, never exponential. */
 int nopyc_glob_match(const char *pattern, const char *path);
+
+/* Could `pattern` match some path strictly below the absolute normalised
+ * directory `dir`?  Conservative: may say 1 where no such path exists, never
+ * 0 where one does.  Decides whether a directory can have a counterpart in
+ * a redirect TARGET. */
+int nopyc_glob_could_match_below(const char *pattern, const char *dir);
 
 /* NULL if `pattern` is a valid glob, else a short description of the fault. */
 const char *nopyc_glob_check(const char *pattern);
@@ -253,6 +287,25 @@ size_t nopyc_cache_path_stem_len(const char *path);
 long nopyc_redirect_map(const char *target, size_t target_len,
                         const char *path, char *out, size_t outsz);
 
+/* The source file the cache file `pyc` (absolute) was compiled from:
+ * D/__pycache__/NAME.TAG[.opt-N].pyc and D/NAME.pyc both stand for
+ * D/NAME.py (CPython's source_from_cache).  Returns the length, -1 if `pyc`
+ * has no such form or the result does not fit. */
+long nopyc_cache_source(const char *pyc, char *out, size_t outsz);
+
+/* A cache under one of the rules' pycache prefixes, PREFIX/D/NAME.TAG.pyc,
+ * stands for /D/__pycache__/NAME.TAG.pyc (CPython's cache_from_source with
+ * sys.pycache_prefix set).  Returns the length of that path in `out`, or
+ * -1 when `path` is under no prefix or it does not fit. */
+long nopyc_prefix_stand_for(const struct nopyc_rules *rules, const char *path,
+                            char *out, size_t outsz);
+
+/* The value of -X pycache_prefix=VALUE among a Python command line's own
+ * options; `args` holds argv as /proc/self/cmdline gives it (each word
+ * NUL-terminated, `len` bytes).  Stops at the script, -c, -m, "-" or "--".
+ * NULL when not given. */
+const char *nopyc_pycache_prefix_arg(const char *args, size_t len);
+
 /* ---- decisions -------------------------------------------------------- */
 
 /* What a call does with a path. */
@@ -264,6 +317,7 @@ enum nopyc_op {
 	NOPYC_OP_MODIFY,    /* chmod, utime*, truncate: change an existing entry */
 	NOPYC_OP_REMOVE,    /* unlink, rmdir, the source of a rename */
 	NOPYC_OP_LINK_NEW,  /* new name of rename, link, symlink */
+	NOPYC_OP_RMDIR,     /* rmdir, unlinkat(AT_REMOVEDIR): decided as REMOVE */
 };
 
 enum nopyc_verdict {

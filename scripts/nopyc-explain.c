@@ -270,6 +270,9 @@ static int check(struct nopyc_rules *rules, int loaded, unsigned euid)
 		char from[NOPYC_PATH_MAX + 32];
 		origin(&rules->rule[i], from, sizeof from);
 		printf("%u %s  # %s\n", rules->rule[i].number, rules->rule[i].text, from);
+		if (rules->rule[i].alias)
+			printf("  also matches %s (%s resolves to %s)\n", rules->rule[i].alias,
+			       rules->rule[i].alias_from, rules->rule[i].alias_to);
 	}
 	for (size_t i = 0; i < rules->count; i++) {
 		const struct nopyc_rule *r = &rules->rule[i];
@@ -286,6 +289,9 @@ static int check(struct nopyc_rules *rules, int loaded, unsigned euid)
 			say(line, "");
 		}
 	}
+	for (size_t i = 0; i < rules->prefix_count; i++)
+		printf("# pycache prefix %s: a cache under it is matched by the source it stands for\n",
+		       rules->pycache_prefix[i]);
 	if (refused) {
 		say(msg, nopyc_config_suffix(&config, 0));
 		return strict() ? 2 : 1;
@@ -389,6 +395,11 @@ static void explain_one(const struct nopyc_rules *rules, unsigned euid,
 	else
 		printf("path: %s (as given: %s)\n", probe.path, path);
 	printf("cache: %s\n", kind_text(&probe));
+	char stand_for[NOPYC_PATH_MAX];
+	if (probe.kind != NOPYC_NOT_CACHE &&
+	    nopyc_prefix_stand_for(rules, probe.path, stand_for, sizeof stand_for) > 0)
+		printf("stands for: %s (a cache under a pycache prefix, matched as that path)\n",
+		       stand_for);
 
 	int is_dir = probe.kind == NOPYC_CACHE_DIR && strrchr(probe.path, '/') &&
 	             strcmp(strrchr(probe.path, '/'), "/__pycache__") == 0;
@@ -406,6 +417,9 @@ static void explain_one(const struct nopyc_rules *rules, unsigned euid,
 		const struct nopyc_rule *r = wr.rule;
 		const struct target_view *v = &views[r->number - 1];
 		printf("rule: %u %s\n", r->number, r->text);
+		if (r->alias)
+			printf("via: %s resolves to %s; the rule also matches %s\n",
+			       r->alias_from, r->alias_to, r->alias);
 		if (r->action == NOPYC_REDIRECT && v->refused)
 			printf("action: redirect, acting as deny (TARGET refused)\n");
 		else
@@ -488,6 +502,14 @@ int main(int argc, char **argv)
 	/* as under `nopyc COMMAND`: named in LD_PRELOAD, not secure */
 	nopyc_config_read(&config, 0, 1);
 	int loaded = nopyc_config_rules(&rules, &sys, &config) == 0;
+	if (loaded) {
+		/* what the library learns at start-up (shim/view.c): symlinked
+		 * pattern prefixes, and the environment's pycache prefix */
+		char cwd[NOPYC_PATH_MAX];
+		nopyc_rules_resolve_links(&rules, &sys);
+		nopyc_rules_add_pycache_prefix(&rules, getcwd(cwd, sizeof cwd),
+		                               getenv("PYTHONPYCACHEPREFIX"));
+	}
 	views = calloc(rules.count ? rules.count : 1, sizeof *views);
 	if (!views) {
 		perror("nopyc");

@@ -3,96 +3,23 @@
  * only reached for a cache candidate. */
 #include "act.h"
 #include "at.h"
+#include "call.h"
 #include "diag.h"
 #include "discard.h"
+#include "fresh.h"
 #include "parents.h"
 #include "real.h"
+#include "remove.h"
 #include "start.h"
+#include "remove.h"
 #include "targets.h"
+#include "watch.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
-
-/* The absolute directory a relative path starts from, into base[].
- * Returns base, NULL when the kernel will refuse the call anyway (closed
- * fd, not a directory, a deleted directory: it gives the errno it always
- * would), or "" when the directory exists but its name cannot be had (cwd
- * deeper than PATH_MAX, no /proc). */
-static const char *resolve_base(int dirfd, char *base, size_t size)
-{
-	struct stat st;
-	if (dirfd == AT_FDCWD) {
-		if (getcwd(base, size))
-			return base;
-		return errno == ENAMETOOLONG || errno == ERANGE ? "" : NULL;
-	}
-	if (dirfd < 0 || fstat(dirfd, &st) != 0 || !S_ISDIR(st.st_mode) ||
-	    st.st_nlink == 0)
-		return NULL;
-	char link[32] = "/proc/self/fd/";
-	char digits[12];
-	int n = 0;
-	unsigned u = (unsigned)dirfd;
-	do
-		digits[n++] = (char)('0' + u % 10);
-	while ((u /= 10) && n < 11);
-	for (int i = 0; i < n; i++)
-		link[14 + i] = digits[n - 1 - i];
-	link[14 + n] = '\0';
-	ssize_t len = REAL(readlink)(link, base, size - 1);
-	if (len <= 0 || base[0] != '/' || (size_t)len >= size - 1)
-		return "";
-	base[len] = '\0';
-	return base;
-}
-
-/* Make `path` absolute (cwd or the directory behind `dirfd`) and decide.
- * errno is left as the caller had it. */
-static enum nopyc_verdict decide(enum nopyc_op op, int dirfd, const char *path,
-                                 struct nopyc_decision *d)
-{
-	int saved = errno;
-	char base[NOPYC_PATH_MAX];
-	const char *b = NULL;
-	enum nopyc_verdict v = NOPYC_PASS;
-	/* %u and the TARGETs are the effective uid's at this call */
-	const struct nopyc_caller who = { (unsigned)geteuid(), shim_target_ok, NULL };
-	/* what shim_after sees if the path cannot be made absolute */
-	d->verdict = NOPYC_PASS;
-	d->kind = NOPYC_NOT_CACHE;
-	if (path[0] != '/') {
-		b = resolve_base(dirfd, base, sizeof base);
-		if (!b)
-			goto out;
-	}
-	if (b && !*b) {
-		/* The directory has no name we can learn.  Fail closed: decide
-		 * as if it were "/", so `deny **` still denies, but never map
-		 * such a path (it would land in the wrong place). */
-		v = nopyc_decide(shim_config(), &who, op, "/", path, d);
-		if (v == NOPYC_MAPPED)
-			v = d->verdict = NOPYC_FAIL, d->err = EROFS;
-		else if (v == NOPYC_OVERLAY)
-			v = d->verdict = NOPYC_PASS;
-	} else {
-		v = nopyc_decide(shim_config(), &who, op, b, path, d);
-		if (d->rule && d->rule->action == NOPYC_DISCARD && !shim_diag.dryrun) {
-			/* into the tree, where the process can read it back */
-			size_t len;
-			const char *tree = discard_tree(op != NOPYC_OP_READ, &len);
-			if (tree)
-				v = nopyc_discard_map(d, op, tree, len);
-		}
-	}
-	if (shim_diag.dryrun)
-		v = NOPYC_PASS;  /* decided and logged, but let through */
-out:
-	errno = saved;
-	return v;
-}
 
 /* TARGET's fd for a redirected decision, proven (targets.c); -1 when it
  * cannot be had (d->target_gone set when it vanished). */
@@ -248,7 +175,7 @@ COLD enum plan_step plan_path1_begin(struct plan *pl, struct call c, int dirfd,
 	pl->own_tfd = 0;
 	pl->passed = 0;
 	pl->fallback = PLAN_CALL;
-	pl->v = decide(op, dirfd, path, &pl->d);
+	pl->v = call_decide(op, dirfd, path, &pl->d);
 	pl->saved_errno = errno;
 	*first = path;
 	switch (pl->v) {
@@ -263,6 +190,11 @@ COLD enum plan_step plan_path1_begin(struct plan *pl, struct call c, int dirfd,
 		return PLAN_SINK;
 	case NOPYC_OVERLAY:
 		pl->tfd = target_fd(&pl->d, &pl->own_tfd);
+		if (pl->tfd >= 0 && pl->d.rule->action == NOPYC_REDIRECT &&
+		    !overlay_use_target(pl->tfd, &pl->d)) {
+			pl->v = NOPYC_PASS;   /* the original only: no retry */
+			return PLAN_CALL;
+		}
 		if (pl->tfd >= 0 && (!once || in_target(pl->tfd, &pl->d)) &&
 		    !(*first = at_target(pl))) {
 			pl->at = 0;  /* cannot be named at TARGET: the original */
@@ -273,6 +205,16 @@ COLD enum plan_step plan_path1_begin(struct plan *pl, struct call c, int dirfd,
 		pl->tfd = target_fd(&pl->d, &pl->own_tfd);
 		if (pl->tfd < 0)
 			return discarding(&pl->d) ? discard_fallback(pl) : PLAN_FAIL;
+		if ((op == NOPYC_OP_REMOVE || op == NOPYC_OP_RMDIR) && !discarding(&pl->d)) {
+			int terr;
+			if (pl->d.kind == NOPYC_CACHE_TEMP)
+				watch_verdict(pl->tfd, pl->d.rel);   /* watched no more */
+			pl->done = redirect_remove(pl->tfd, &pl->d, op == NOPYC_OP_RMDIR, &terr);
+			int err = errno;
+			pl->d.err = terr;
+			errno = pl->done ? err : pl->saved_errno;
+			return PLAN_DONE;
+		}
 		/* a single call cannot be retried: make the parents first */
 		if (once && op == NOPYC_OP_CREATE && make_parents(pl->tfd, &pl->d) != 0) {
 			if (discarding(&pl->d))
@@ -285,8 +227,28 @@ COLD enum plan_step plan_path1_begin(struct plan *pl, struct call c, int dirfd,
 			return discard_fallback(pl);
 		return *first ? PLAN_CALL : PLAN_FAIL;
 	default:
+		/* A directory that is no cache may still have a counterpart in
+		 * TARGET holding caches: rmdir sees the merged view. */
+		if (op == NOPYC_OP_RMDIR && shim_redirecting && pl->d.kind == NOPYC_NOT_CACHE &&
+		    pl->d.path && !shim_diag.dryrun &&
+		    redirect_rmdir_plain(dirfd, path, pl->d.path, &pl->done)) {
+			if (!pl->done)
+				errno = pl->saved_errno;
+			return PLAN_DONE;
+		}
 		return PLAN_CALL;
 	}
+}
+
+COLD void plan_opened(const struct plan *pl, int fd)
+{
+	if (pl->v != NOPYC_MAPPED || fd < 0 || pl->tfd < 0 ||
+	    pl->d.rule->action != NOPYC_REDIRECT)
+		return;
+	if (pl->d.kind == NOPYC_CACHE_TEMP)
+		watch_opened(&pl->d, fd);
+	else if (pl->op == NOPYC_OP_CREATE)
+		fresh_record(pl->tfd, &pl->d);   /* Python 2 writes the pyc itself */
 }
 
 COLD const char *plan_path1_next(struct plan *pl, int failed)
@@ -334,7 +296,10 @@ static int side(enum nopyc_verdict v, struct nopyc_decision *d, int dirfd,
 	int tfd = target_fd(d, own);
 	if (tfd < 0)
 		return v == NOPYC_MAPPED ? -1 : 0;  /* a read: the original */
-	if (v == NOPYC_OVERLAY && !in_target(tfd, d)) {
+	/* a read sees the copy the view shows (fresh.h) */
+	if (v == NOPYC_OVERLAY &&
+	    ((d->rule->action == NOPYC_REDIRECT && !overlay_use_target(tfd, d)) ||
+	     !in_target(tfd, d))) {
 		close_own(tfd, *own);
 		*own = 0;
 		return 0;
@@ -359,8 +324,8 @@ COLD enum plan_step plan_path2_begin(struct plan2 *pl, struct call c,
 	pl->own1 = pl->own2 = 0;
 	pl->c1 = nopyc_path_is_candidate(*P1);
 	pl->c2 = nopyc_path_is_candidate(*P2);
-	pl->v1 = pl->c1 ? decide(op1, dirfd1, *P1, &pl->d1) : NOPYC_PASS;
-	pl->v2 = pl->c2 ? decide(op2, dirfd2, *P2, &pl->d2) : NOPYC_PASS;
+	pl->v1 = pl->c1 ? call_decide(op1, dirfd1, *P1, &pl->d1) : NOPYC_PASS;
+	pl->v2 = pl->c2 ? call_decide(op2, dirfd2, *P2, &pl->d2) : NOPYC_PASS;
 	pl->D1 = dirfd1;
 	pl->D2 = dirfd2;
 	if (pl->v1 == NOPYC_FAIL || pl->v2 == NOPYC_FAIL) {

@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <string.h>
 
-enum plan_step { PLAN_CALL, PLAN_FAIL, PLAN_SUCCEED, PLAN_SINK };
+/* PLAN_DONE: the plan made the real calls itself (a removal under
+ * redirect acts on two trees); pl->done is the result, errno set. */
+enum plan_step { PLAN_CALL, PLAN_FAIL, PLAN_SUCCEED, PLAN_SINK, PLAN_DONE };
 
 /* ---- one path ---- */
 
@@ -45,6 +47,7 @@ struct plan {
 	enum plan_step fallback; /* discard: its tree could not take the call;
 	                          * PLAN_SINK or PLAN_SUCCEED as without one */
 	char fdpath[NOPYC_PATH_MAX + 32];  /* the /proc path, lines without at-form */
+	int done;               /* PLAN_DONE: 0 or -1 */
 };
 
 /* Decide call `c` on `path` (relative to `dirfd`).  PLAN_CALL: call with
@@ -91,6 +94,10 @@ int plan_path2_next(struct plan2 *pl, int failed);
 
 /* Log and count both sides; close what the plan opened. */
 void plan_path2_end(struct plan2 *pl, const char *name, int failed);
+
+/* After an open of `pl` succeeded with `fd`: a redirected temp file is
+ * watched for writes cut short (watch.h). */
+void plan_opened(const struct plan *pl, int fd);
 
 /* ---- what a call does, from its flags or mode ---- */
 

@@ -159,7 +159,7 @@ DIR *at_opendir(int dirfd, const char *path)
 	int fd = at_open(dirfd, path, O_RDONLY | O_NDELAY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return NULL;
-	DIR *d = fdopendir(fd);
+	DIR *d = REAL(fdopendir)(fd);
 	if (!d) {
 		int e = errno;
 		close(fd);

@@ -73,6 +73,12 @@ enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
 		scratch[stem] = '\0';
 		subject = scratch;
 	}
+	/* A cache under a pycache prefix is matched as the __pycache__ path
+	 * of the source it stands for, so per-path rules reach it. */
+	char stand_for[NOPYC_PATH_MAX];
+	if (rules->prefix_count && d->kind != NOPYC_CACHE_DIR &&
+	    nopyc_prefix_stand_for(rules, subject, stand_for, sizeof stand_for) > 0)
+		subject = stand_for;
 	const struct nopyc_rule *r = nopyc_rules_match(rules, subject);
 	d->rule = r;
 	if (!r)
@@ -95,7 +101,8 @@ enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
 			return verdict(d, NOPYC_SINK, 0);
 		return verdict(d, NOPYC_SUCCEED, 0);
 	case NOPYC_REDIRECT: {
-		/* TARGET (for this euid) followed by the path */
+		/* TARGET (for this euid) followed by the path; scratch (the
+		 * subject above) is free again */
 		long tlen = nopyc_target_expand(r, euid, scratch, scratch_sz);
 		size_t plen = strlen(abs);
 		if (tlen < 0 || (size_t)tlen + plen + 1 > scratch_sz)

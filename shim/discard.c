@@ -176,7 +176,7 @@ static void sweep(const char *boot)
 	if (!d)
 		return;
 	struct dirent *e;
-	while ((e = readdir(d))) {
+	while ((e = REAL(readdir)(d))) {
 		if (strncmp(e->d_name, name0, nlen) != 0)
 			continue;
 		/* PID.START.BOOT */
@@ -198,7 +198,7 @@ static void sweep(const char *boot)
 		if (private_dir(path))
 			remove_tree(path);
 	}
-	closedir(d);
+	REAL(closedir)(d);
 }
 
 /* This process's tree (after an exec) or the nearest ancestor's. */

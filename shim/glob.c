@@ -168,6 +168,25 @@ int nopyc_glob_match(const char *pattern, const char *path)
 	return p == NULL;
 }
 
+int nopyc_glob_could_match_below(const char *pattern, const char *dir)
+{
+	const char *pe, *se;
+	const char *p = next_component(pattern, &pe);
+	const char *s = next_component(dir, &se);
+	/* Walk the directory's components with the pattern's, one for one;
+	 * once a "**" is reached it can take the rest of the directory, and
+	 * whatever follows it can match the entries below. */
+	while (s) {
+		if (!p)
+			return 0;
+		if (is_globstar(p, pe) || !segment_match(p, pe, s, se))
+			return is_globstar(p, pe);
+		p = next_component(pe, &pe);
+		s = next_component(se, &se);
+	}
+	return p != NULL;
+}
+
 const char *nopyc_glob_check(const char *pattern)
 {
 	const char *p = pattern;

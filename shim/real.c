@@ -47,6 +47,12 @@ COLD void *real_resolve(struct real *r)
 #define PATH2(name, ...) SLOT(name)
 #define MKSTEMP(name, ...) SLOT(name)
 #define MKDTEMP(name, ...) SLOT(name)
+#define RENAME(name, ...) SLOT(name)
+#define DIROPEN(name, ...) SLOT(name)
+#define DIRS(ret, name, ...) SLOT(name)
+#define DIRS_VOID(name, ...) SLOT(name)
+#define SCAN(name, ...) SLOT(name)
+#define WRITEFD(name, ...) SLOT(name)
 
 #define SLOT(name) struct real real_##name = { NULL, #name };
 #include "wrappers.def"

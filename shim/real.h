@@ -15,6 +15,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -94,6 +95,12 @@ void real_resolve_all(void);
 #define PATH2(name, ...) REAL_SLOT(name)
 #define MKSTEMP(name, ...) REAL_SLOT(name)
 #define MKDTEMP(name, ...) REAL_SLOT(name)
+#define RENAME(name, ...) REAL_SLOT(name)
+#define DIROPEN(name, ...) REAL_SLOT(name)
+#define DIRS(ret, name, ...) REAL_SLOT(name)
+#define DIRS_VOID(name, ...) REAL_SLOT(name)
+#define SCAN(name, ...) REAL_SLOT(name)
+#define WRITEFD(name, ...) REAL_SLOT(name)
 #include "wrappers.def"
 #undef PATH1
 #undef OPEN
@@ -104,6 +111,12 @@ void real_resolve_all(void);
 #undef PATH2
 #undef MKSTEMP
 #undef MKDTEMP
+#undef RENAME
+#undef DIROPEN
+#undef DIRS
+#undef DIRS_VOID
+#undef SCAN
+#undef WRITEFD
 #undef REAL_SLOT
 
 /* Inline: this is on every wrapped call's hot path. */

@@ -81,6 +81,12 @@ static inline int utimens64_flags(const void *times, int flags)
 #define CALL_NEWNAME CALL(LINK_NEW, NEWNAME, 0)
 #define CALL_MKNOD(mode) CALL(LINK_NEW, MKNOD, (int)(mode))
 #define CALL_REMOVE(flags) CALL(REMOVE, REMOVE, (flags))
+/* rmdir and unlinkat(AT_REMOVEDIR) are decided as RMDIR: under redirect
+ * they see the merged view (remove.h) */
+#define CALL_RMDIR CALL(RMDIR, REMOVE, 0)
+#define CALL_UNLINKAT(flags)                                                  \
+	((struct call){ ((flags) & AT_REMOVEDIR) ? NOPYC_OP_RMDIR : NOPYC_OP_REMOVE, \
+	                ROFS_REMOVE, (flags) })
 #define CALL_TEMPLATE(suffixlen) CALL(CREATE, TEMPLATE, (suffixlen))
 #define CALL_RENAME(flags) CALL(LINK_NEW, RENAME, (int)(flags))
 #define CALL_LINK(flags) CALL(LINK_NEW, LINK, (flags))

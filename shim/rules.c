@@ -10,18 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const action_names[] = {
-	[NOPYC_ALLOW] = "allow",
-	[NOPYC_DENY] = "deny",
-	[NOPYC_DISCARD] = "discard",
-	[NOPYC_REDIRECT] = "redirect",
-};
-
-const char *nopyc_action_name(enum nopyc_action action)
-{
-	return action_names[action];
-}
-
 /* The message quotes the user's bytes: keep it one printable line. */
 static void scrub(char *s)
 {
@@ -198,10 +186,10 @@ static int add_rule(struct nopyc_rules *rules, const char *source, unsigned pos,
 	}
 
 	size_t a;
-	for (a = 0; a < sizeof action_names / sizeof *action_names; a++)
-		if (strcmp(word[0], action_names[a]) == 0)
+	for (a = NOPYC_ALLOW; a <= NOPYC_REDIRECT; a++)  /* every action, in enum order */
+		if (strcmp(word[0], nopyc_action_name((enum nopyc_action)a)) == 0)
 			break;
-	if (a == sizeof action_names / sizeof *action_names) {
+	if (a > NOPYC_REDIRECT) {
 		fail(rules, source, pos,
 		     "unknown action \"%.*s\" (expected allow, deny, discard or redirect)",
 		     QUOTE_MAX, word[0]);
@@ -427,14 +415,19 @@ int nopyc_rules_load(struct nopyc_rules *rules, const struct nopyc_sys *sys,
 
 void nopyc_rules_free(struct nopyc_rules *rules)
 {
+	for (size_t i = 0; i < rules->prefix_count; i++)
+		free((void *)rules->pycache_prefix[i]);
+	rules->prefix_count = 0;
 	if (rules->builtin) {
 		rules->builtin = 0;
 		rules->rule = NULL;
 		rules->count = 0;
 		return;
 	}
-	for (size_t i = 0; i < rules->count; i++)
+	for (size_t i = 0; i < rules->count; i++) {
 		free((void *)rules->rule[i].text);
+		free((void *)rules->rule[i].alias);
+	}
 	free(rules->rule);
 	rules->rule = NULL;
 	rules->count = 0;
@@ -444,7 +437,8 @@ const struct nopyc_rule *nopyc_rules_match(const struct nopyc_rules *rules,
                                            const char *path)
 {
 	for (size_t i = 0; i < rules->count; i++)
-		if (nopyc_glob_match(rules->rule[i].pattern, path))
+		if (nopyc_glob_match(rules->rule[i].pattern, path) ||
+		    (rules->rule[i].alias && nopyc_glob_match(rules->rule[i].alias, path)))
 			return &rules->rule[i];
 	return NULL;
 }

@@ -9,6 +9,7 @@
 #include "said.h"
 #include "sys.h"
 #include "targets.h"
+#include "view.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -81,6 +82,18 @@ static int named_in_ld_preload(void)
 	return 0;
 }
 
+/* Is a redirect rule in force?  Its TARGET is checked per effective uid
+ * when a call needs it (shim_target_fd), so a refused one counts here. */
+static int redirecting(const struct nopyc_rules *rules)
+{
+	for (size_t i = 0; i < rules->count; i++)
+		if (rules->rule[i].action == NOPYC_REDIRECT)
+			return 1;
+	return 0;
+}
+
+int shim_redirecting;
+
 /* Racing first loads say their message once. */
 static int said_config;
 
@@ -128,6 +141,7 @@ static struct nopyc_rules *load(void)
 		if (line[0])
 			said_add(&said, line, nopyc_config_suffix(&c, 0));
 	}
+	view_load(rules, &shim_sys);
 	if (!__atomic_exchange_n(&said_config, 1, __ATOMIC_RELAXED))
 		said_flush(&said, c.said, !c.secure);
 	return rules;
@@ -235,6 +249,7 @@ const struct nopyc_rules *shim_config(void)
 	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		rules = expected;  /* the loser's copy is left: rare, and small */
 	__atomic_store_n(&shim_matters, matters(rules), __ATOMIC_RELAXED);
+	__atomic_store_n(&shim_redirecting, redirecting(rules), __ATOMIC_RELAXED);
 	return rules;
 }
 

@@ -1,5 +1,5 @@
 /* Start-up of the library: the process's rules, loaded once and published
- * without a lock.  Offers shim_config and shim_matters. */
+ * without a lock.  Offers shim_config, shim_matters and shim_redirecting. */
 #ifndef NOPYC_START_H
 #define NOPYC_START_H
 
@@ -16,5 +16,10 @@ const struct nopyc_rules *shim_config(void);
 #define SHIM_WRITES 1
 #define SHIM_READS 2
 extern int shim_matters;
+
+/* 1 once the rules are loaded and hold a redirect rule: directory
+ * listings, rmdir and rename look at TARGET too (each TARGET's fd, for the
+ * calling euid, is checked as it is used: shim_target_fd). */
+extern int shim_redirecting;
 
 #endif

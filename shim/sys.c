@@ -4,6 +4,7 @@
 #include "real.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 
 static mode_t mode_arg(int flags, va_list ap)
 {
@@ -68,4 +69,5 @@ static int sys_fstat(int fd, struct nopyc_stat *out)
 const struct nopyc_sys shim_sys = {
 	sys_open, sys_openat, sys_mkdirat, sys_fchmodat, sys_readlinkat,
 	sys_fstat, close,
+	realpath,  /* not wrapped: libc's own */
 };

@@ -13,7 +13,12 @@
 #include "act.h"
 #include "at.h"
 #include "diag.h"
+#include "filter.h"
+#include "merge.h"
+#include "rename.h"
 #include "start.h"
+#include "stream.h"
+#include "watch.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -41,7 +46,7 @@ static inline const char *UNCHECKED(const char *p)
 /* The cold part of a one-path wrapper: plan_path1_begin decides, then one
  * loop around the real call (at TARGET or not), plan_path1_next says
  * whether to call again. */
-#define ONE_PATH(name, fail, call, dirfd, SINK, ON_FAIL, ON_PASS, ARGS, ONCE, ...) \
+#define ONE_PATH(name, fail, call, dirfd, SINK, ON_FAIL, ON_PASS, ON_DONE, ARGS, ONCE, ...) \
 	if (!real) {                                                          \
 		errno = ENOSYS;                                               \
 		return fail;                                                  \
@@ -61,6 +66,9 @@ static inline const char *UNCHECKED(const char *p)
 	case PLAN_SINK:                                                       \
 		r = SINK;                                                     \
 		break;                                                        \
+	case PLAN_DONE:                                                       \
+		r = pl.done ? fail : (__typeof__(r))0;                        \
+		break;                                                        \
 	case PLAN_CALL:                                                       \
 		if (pl.passed) {                                              \
 			ON_PASS;                                              \
@@ -73,6 +81,8 @@ static inline const char *UNCHECKED(const char *p)
 			r = SINK;                                             \
 		else if (pl.fallback == PLAN_SUCCEED)                         \
 			r = (__typeof__(r))0;                                 \
+		else if (r != fail)                                           \
+			ON_DONE;                                              \
 	}                                                                     \
 	(void)D;                                                              \
 	plan_path1_end(&pl, #name, r == fail);                                \
@@ -80,7 +90,9 @@ static inline const char *UNCHECKED(const char *p)
 
 #define SLOW_PARAMS(...) (void *real_, __VA_ARGS__)
 #define WITH_REAL(...) (real, __VA_ARGS__)
-#define REAL_FROM_SLOW(name) __typeof__(&name) real = (__typeof__(&name))real_
+/* The real function the hot part passed on (NULL: not looked up yet). */
+#define REAL_FROM_SLOW(name)                                                  \
+	__typeof__(&name) real = real_ ? (__typeof__(&name))real_ : REAL(name)
 
 /* Calls skip even the filter when nothing could change them: reads when no
  * rule could change a read (no redirect, no log, no stats: allow, deny and
@@ -90,11 +102,22 @@ static inline const char *UNCHECKED(const char *p)
 	(!(__atomic_load_n(&shim_matters, __ATOMIC_RELAXED) &                 \
 	   ((op) == NOPYC_OP_READ ? SHIM_READS : SHIM_WRITES)))
 
+/* An rmdir under redirect sees the merged view even of a directory that
+ * is no cache (its counterpart in TARGET may hold caches): always slow. */
+#define RMDIR_REDIRECTED(op)                                                  \
+	((op) == NOPYC_OP_RMDIR && __atomic_load_n(&shim_redirecting, __ATOMIC_RELAXED))
+
+/* The slot is read without a lookup: a real function not yet found
+ * (before the constructor) is the slow part's to find, so the hot part
+ * makes no call but its tail calls, and needs no stack frame.  The filter
+ * is filter.h's, inlined. */
 #define HOT(name, call, ARGS)                                                 \
-	__typeof__(&name) real = REAL(name);                                  \
+	__typeof__(&name) real =                                              \
+		(__typeof__(&name))__atomic_load_n(&real_##name.fn, __ATOMIC_RELAXED); \
 	const char *P = path;                                                 \
 	if (LIKELY(real != NULL) &&                                           \
-	    (UNTOUCHED((call).op) || LIKELY(!nopyc_path_is_candidate(UNCHECKED(path))))) \
+	    (UNTOUCHED((call).op) ||                                          \
+	     (LIKELY(!filter_candidate(UNCHECKED(path))) && !RMDIR_REDIRECTED((call).op)))) \
 		return real ARGS;                                             \
 	return name##_slow WITH_REAL ARGS;
 
@@ -103,15 +126,16 @@ static inline const char *UNCHECKED(const char *p)
  * kernel's rule for deny, rofs.h); LOCALS declares what ARGS needs besides
  * P (open flags F, fopen mode M); SINK is the value a discarded write
  * returns; ON_FAIL runs before a refused call returns; ON_PASS before a
- * denied call the kernel would refuse by itself goes through; the optional
- * last argument is the at-form. */
-#define WRAP1(ret, name, fail, call, dirfd, params, ARGS, LOCALS, SINK, ON_FAIL, ON_PASS, ONCE, ...) \
+ * denied call the kernel would refuse by itself goes through; ON_DONE after
+ * a call that succeeded (plan_opened: an open watched or recorded); the
+ * optional last argument is the at-form. */
+#define WRAP1(ret, name, fail, call, dirfd, params, ARGS, LOCALS, SINK, ON_FAIL, ON_PASS, ON_DONE, ONCE, ...) \
 	static COLD ret name##_slow SLOW_PARAMS params                        \
 	{                                                                     \
 		REAL_FROM_SLOW(name);                                         \
 		const char *P = path;                                         \
 		LOCALS                                                        \
-		ONE_PATH(name, fail, call, dirfd, SINK, ON_FAIL, ON_PASS, ARGS, ONCE, __VA_ARGS__) \
+		ONE_PATH(name, fail, call, dirfd, SINK, ON_FAIL, ON_PASS, ON_DONE, ARGS, ONCE, __VA_ARGS__) \
 	}                                                                     \
 	EXPORT ret name params                                                \
 	{                                                                     \
@@ -135,11 +159,11 @@ static inline const char *UNCHECKED(const char *p)
  * CALL_* kinds (rofs.h); the at-form, if any, from the line. */
 #define PATH1(ret, name, fail, call, dirfd, params, ARGS, ...)                \
 	WRAP1(ret, name, fail, call, dirfd, params, ARGS, ,                   \
-	      (errno = EROFS, fail), (void)0, (void)0, 0, __VA_ARGS__)
+	      (errno = EROFS, fail), (void)0, (void)0, (void)0, 0, __VA_ARGS__)
 /* CREAT: open_sink + the PATH1 plan (act.c); at TARGET, at_open (at.c). */
 #define CREAT(name, params, ARGS)                                             \
 	WRAP1(int, name, -1, CALL_CREAT, AT_FDCWD, params, ARGS, ,            \
-	      open_sink(O_WRONLY), (void)0, (void)0, 0,                       \
+	      open_sink(O_WRONLY), (void)0, (void)0, plan_opened(&pl, r), 0,  \
 	      at_open(D, P, O_CREAT | O_WRONLY | O_TRUNC, mode))
 /* OPEN: open_op, open_sink + the PATH1 plan (act.h, act.c); at_open.  A
  * denied O_CREAT of an existing file opened read-only goes through without
@@ -147,23 +171,24 @@ static inline const char *UNCHECKED(const char *p)
 #define OPEN(name, dirfd, params, ARGS)                                       \
 	WRAP1(int, name, -1, CALL_OPEN(flags), dirfd, params, ARGS,           \
 	      int F = flags; OPEN_MODE(flags), open_sink(flags), (void)0,     \
-	      F &= ~O_CREAT, 0, at_open(D, P, F, mode))
+	      F &= ~O_CREAT, plan_opened(&pl, r), 0, at_open(D, P, F, mode))
 /* OPEN2: as OPEN, without a mode argument. */
 #define OPEN2(name, dirfd, params, ARGS)                                      \
 	WRAP1(int, name, -1, CALL_OPEN(flags), dirfd, params, ARGS,           \
-	      int F = flags;, open_sink(flags), (void)0, F &= ~O_CREAT, 0,    \
-	      at_open(D, P, F, 0))
+	      int F = flags;, open_sink(flags), (void)0, F &= ~O_CREAT,       \
+	      plan_opened(&pl, r), 0, at_open(D, P, F, 0))
 /* FOPEN: fopen_op, fopen_sink + the PATH1 plan (act.h, act.c); at_fopen. */
 #define FOPEN(name, params, ARGS)                                             \
 	WRAP1(FILE *, name, NULL, CALL_FOPEN(mode), AT_FDCWD, params, ARGS,   \
-	      const char *M = mode;, fopen_sink(mode), (void)0, (void)0, 0,   \
-	      at_fopen(D, P, M))
+	      const char *M = mode;, fopen_sink(mode), (void)0, (void)0,      \
+	      (void)0, 0, at_fopen(D, P, M))
 /* FREOPEN: fopen_op, freopen_sink + the PATH1 plan with one call only
  * (freopen closes the old stream even when the new open fails). */
 #define FREOPEN(name, params, ARGS)                                           \
 	WRAP1(FILE *, name, NULL, CALL_FOPEN(mode), AT_FDCWD, params, ARGS,   \
 	      const char *M = mode;,                                          \
-	      freopen_sink(real, mode, stream), fclose(stream), (void)0, 1)
+	      freopen_sink(real, mode, stream), fclose(stream), (void)0,      \
+	      (void)0, 1)
 
 /* MKTEMP: the mkstemp family and mkdtemp; the PATH1 plan on the template
  * (one call).  Redirected (or discarded into its tree), the real call fills
@@ -201,6 +226,7 @@ static COLD void template_fill(char *path, int suffixlen)
 		ret r = fail;                                                 \
 		switch (plan_path1_begin(&pl, CALL_TEMPLATE(suffixlen), AT_FDCWD, \
 		                         path, 1, 0, &first)) {               \
+		case PLAN_DONE:         /* not for a template */              \
 		case PLAN_FAIL:                                               \
 			errno = pl.d.err;                                     \
 			break;                                                \
@@ -234,7 +260,7 @@ static COLD void template_fill(char *path, int suffixlen)
 		char *T = path;                                               \
 		if (LIKELY(real != NULL) &&                                   \
 		    (UNTOUCHED(NOPYC_OP_CREATE) ||                            \
-		     LIKELY(!nopyc_path_is_candidate(UNCHECKED(path)))))      \
+		     LIKELY(!filter_candidate(UNCHECKED(path)))))      \
 			return real ARGS;                                     \
 		return name##_slow WITH_REAL ARGS;                            \
 	}
@@ -244,10 +270,12 @@ static COLD void template_fill(char *path, int suffixlen)
 	MKTEMP(char *, name, NULL, 0, params, ARGS, path, r ? path : NULL)
 
 /* PATH2: plan_path2_begin / plan_path2_next / plan_path2_end (act.c);
- * `call` CALL_RENAME or CALL_LINK (rofs.h); the at-form, from the line, takes D1, P1, D2, P2 (each side's directory fd
- * and path: TARGET's and the path below it for a side that is redirected,
- * the caller's for the other). */
-#define PATH2(name, call, dirfd1, dirfd2, params, ARGS, ...)                  \
+ * `call` CALL_RENAME or CALL_LINK (rofs.h); the at-form, from the line,
+ * takes D1, P1, D2, P2 (each side's directory fd and path: TARGET's and the
+ * path below it for a side that is redirected, the caller's for the
+ * other).  PATH2X: with PRE run first in the slow part, and HOT_REDIR: 1
+ * when every call goes the slow way under redirect rules. */
+#define PATH2X(name, call, dirfd1, dirfd2, PRE, HOT_REDIR, params, ARGS, ...) \
 	_Static_assert(HAS_AT(__VA_ARGS__),                                   \
 	               "wrappers.def: " #name " needs its at-form");          \
 	static COLD int name##_slow SLOW_PARAMS params                        \
@@ -263,6 +291,7 @@ static COLD void template_fill(char *path, int suffixlen)
 			return real ARGS;     /* EFAULT from the kernel */    \
 		struct plan2 pl;                                              \
 		int r = -1;                                                   \
+		PRE                                                           \
 		switch (plan_path2_begin(&pl, call, dirfd1, &P1, dirfd2, &P2)) { \
 		case PLAN_CALL:                                               \
 			do {                                                  \
@@ -286,12 +315,123 @@ static COLD void template_fill(char *path, int suffixlen)
 	{                                                                     \
 		__typeof__(&name) real = REAL(name);                          \
 		const char *P1 = from, *P2 = to;                              \
-		if (LIKELY(real != NULL) &&                                   \
+		if (LIKELY(real != NULL) && !(HOT_REDIR) &&                   \
 		    (UNTOUCHED(NOPYC_OP_LINK_NEW) ||                          \
-		     (LIKELY(!nopyc_path_is_candidate(UNCHECKED(from))) &&    \
-		      LIKELY(!nopyc_path_is_candidate(UNCHECKED(to))))))      \
+		     (LIKELY(!filter_candidate(UNCHECKED(from))) &&           \
+		      LIKELY(!filter_candidate(UNCHECKED(to))))))             \
 			return real ARGS;                                     \
 		return name##_slow WITH_REAL ARGS;                            \
 	}
+#define PATH2(name, call, dirfd1, dirfd2, params, ARGS, ...)                  \
+	PATH2X(name, call, dirfd1, dirfd2, , 0, params, ARGS, __VA_ARGS__)
+
+/* RENAME: under redirect rules redirect_rename (rename.c) moves what the
+ * view shows, and a directory's counterpart along; otherwise, and for
+ * deny, discard and allow, the PATH2 plan. */
+#define RENAME(name, rflags, dirfd1, dirfd2, params, ARGS, ...)               \
+	PATH2X(name, CALL_RENAME(rflags), dirfd1, dirfd2,                     \
+	       if (__atomic_load_n(&shim_redirecting, __ATOMIC_RELAXED) &&    \
+	           !shim_diag.dryrun &&                                       \
+	           redirect_rename(dirfd1, from, dirfd2, to, rflags, &r))     \
+	               return r;,                                             \
+	       __atomic_load_n(&shim_redirecting, __ATOMIC_RELAXED),          \
+	       params, ARGS, __VA_ARGS__)
+
+/* DIROPEN: opendir, fdopendir.  Under redirect rules merge_opendir /
+ * merge_fdopendir (merge.c) build the merged view; otherwise opendir is a
+ * one-path read (the PATH1 plan) and fdopendir goes straight to libc.
+ * KIND is path or fd. */
+#define DIROPEN(name, KIND, params, ARGS)                                     \
+	static COLD DIR *name##_slow SLOW_PARAMS params                       \
+	{                                                                     \
+		REAL_FROM_SLOW(name);                                         \
+		DIROPEN_LOCALS_##KIND                                         \
+		if (!real) {                                                  \
+			errno = ENOSYS;                                       \
+			return NULL;                                          \
+		}                                                             \
+		if (__atomic_load_n(&shim_redirecting, __ATOMIC_RELAXED))     \
+			return merge_##name ARGS_WITH_REAL ARGS;              \
+		DIROPEN_PLAN_##KIND(name, ARGS)                               \
+	}                                                                     \
+	EXPORT DIR *name params                                               \
+	{                                                                     \
+		__typeof__(&name) real = REAL(name);                          \
+		DIROPEN_LOCALS_##KIND                                         \
+		if (LIKELY(real != NULL) && DIROPEN_FAST_##KIND)              \
+			return real ARGS;                                     \
+		return name##_slow WITH_REAL ARGS;                            \
+	}
+#define ARGS_WITH_REAL(...) (real, __VA_ARGS__)
+/* opendir(path): a read of a path. */
+#define DIROPEN_LOCALS_path const char *P = path;
+#define DIROPEN_FAST_path                                                     \
+	(!__atomic_load_n(&shim_redirecting, __ATOMIC_RELAXED) &&             \
+	 (UNTOUCHED(NOPYC_OP_READ) || LIKELY(!filter_candidate(UNCHECKED(path)))))
+#define DIROPEN_PLAN_path(name, ARGS)                                         \
+	ONE_PATH(name, NULL, CALL_READ, AT_FDCWD, NULL, (void)0, (void)0,     \
+	         (void)0, ARGS, 0, at_opendir(D, P))
+/* fdopendir(fd): no path to decide on. */
+#define DIROPEN_LOCALS_fd
+#define DIROPEN_FAST_fd (!__atomic_load_n(&shim_redirecting, __ATOMIC_RELAXED))
+#define DIROPEN_PLAN_fd(name, ARGS) return real ARGS;
+
+/* DIRS, DIRS_VOID: calls on a DIR stream; merge_NAME (stream.c) when any
+ * merged view is open. */
+#define DIRS(ret, name, fail, params, ARGS)                                   \
+	EXPORT ret name params                                                \
+	{                                                                     \
+		__typeof__(&name) real = REAL(name);                          \
+		if (LIKELY(!__atomic_load_n(&merge_open, __ATOMIC_RELAXED)) && \
+		    LIKELY(real != NULL))                                     \
+			return real ARGS;                                     \
+		if (!real) {                                                  \
+			errno = ENOSYS;                                       \
+			return fail;                                          \
+		}                                                             \
+		return merge_##name ARGS_WITH_REAL ARGS;                      \
+	}
+#define DIRS_VOID(name, params, ARGS)                                         \
+	EXPORT void name params                                               \
+	{                                                                     \
+		__typeof__(&name) real = REAL(name);                          \
+		if (!real)                                                    \
+			return;                                               \
+		if (LIKELY(!__atomic_load_n(&merge_open, __ATOMIC_RELAXED))) \
+			real ARGS;                                            \
+		else                                                          \
+			merge_##name ARGS_WITH_REAL ARGS;                     \
+	}
+
+/* SCAN: scandir and scandirat (and 64), on the merged view under redirect
+ * rules (merge_scandirat: glibc's own read the directory inside libc). */
+#define SCAN(name, merged, params, ARGS, MARGS)                        \
+	EXPORT int name params                                                \
+	{                                                                     \
+		__typeof__(&name) real = REAL(name);                          \
+		if (LIKELY(!__atomic_load_n(&shim_redirecting, __ATOMIC_RELAXED)) && \
+		    LIKELY(real != NULL))                                     \
+			return real ARGS;                                     \
+		return merged MARGS;                                          \
+	}
+
+/* WRITEFD: write and its kin on a descriptor; watch_NAME (watch.c) while
+ * a redirected temp file is open (a pyc cut short is never published). */
+#define WRITEFD(name, params, ARGS)                                           \
+	EXPORT ssize_t name params                                            \
+	{                                                                     \
+		__typeof__(&name) real = REAL(name);                          \
+		if (LIKELY(!__atomic_load_n(&watch_count, __ATOMIC_RELAXED)) && \
+		    LIKELY(real != NULL))                                     \
+			return real ARGS;                                     \
+		if (!real) {                                                  \
+			errno = ENOSYS;                                       \
+			return -1;                                            \
+		}                                                             \
+		return watch_##name ARGS_WITH_REAL ARGS;                      \
+	}
+
+/* readdir_r is deprecated, but programs still call it: wrapped too. */
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 #include "wrappers.def"

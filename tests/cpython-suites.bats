@@ -1,22 +1,24 @@
 # CPython's own test_importlib, test_import, test_py_compile and
 # test_compileall, run by each CPython 3 with its test package (pyenv 3.6 to
 # 3.13; Debian sid's 3.13, 3.14 and 3.15 in their chroot, from the table of
-# interpreters: tests/envs) without the shim and with
-# it under NOPYC_RULES='allow **': the shim must be invisible when it allows,
-# so the with-shim run must have the same counts (run, failures, errors,
-# skipped, expected failures, unexpected successes) and no failing test the
-# baseline lacks; and what they write into the interpreter's own tree
-# (through an overlay: the real tree is never written) must be the same.
+# interpreters: tests/envs) without the shim, with it under
+# NOPYC_RULES='allow **' and under NOPYC_RULES='redirect ** TARGET': the shim
+# must be invisible when it allows, and redirect must be too (its caches
+# live elsewhere, nothing else may show), so each with-shim run must have
+# the same counts (run, failures, errors, skipped, expected failures,
+# unexpected successes) and no failing test the baseline lacks.  Under allow
+# what they write into the interpreter's own tree (through an overlay: the
+# real tree is never written) must be the same; under redirect no cache may
+# land in that tree.
 #
-# The runs are long (about 4-30 s each, 22 of them), so setup_file starts
+# The runs are long (about 4-30 s each, 33 of them), so setup_file starts
 # them all in the background, NOPYC_TEST_SUITE_JOBS at a time (default: the
 # number of CPUs, at most 4), newest interpreter first (the slowest); each
-# interpreter's two runs go one after the other, and each test waits
+# interpreter's three runs go one after the other, and each test waits
 # for its own interpreter.  See tests/cpython/run-interp.sh for how one
 # interpreter is run.  Counts and timings are printed as "# ..." lines.
-# The whole file takes about 400 s of CPU (3 to 4 minutes on 2 idle cores);
+# The whole file takes about 600 s of CPU (5 to 6 minutes on 2 idle cores);
 # NOPYC_TEST_SKIP_CPYTHON_SUITES=1 skips it (each test says so).
-
 load helpers
 
 PYENV_VERSIONS=${PYENV_ROOT:-/root/.pyenv}/versions
@@ -92,6 +94,20 @@ failure_report() { # LOG
 	sed -n '/^======================================================================$/,$p' "$1" | head -n 200
 }
 
+# wait_for_slot SLOT: until run-interp.sh has finished SLOT's runs.
+wait_for_slot() {
+	local d=$SUITES_OUT/$1 pid waited=0 limit=${NOPYC_TEST_SUITE_WAIT:-1800}
+	pid=$(cat "$SUITES_OUT/scheduler.pid")
+	until [[ -e $d/done ]]; do
+		if ! kill -0 "$pid" 2>/dev/null && [[ ! -e $d/done ]]; then
+			cat "$SUITES_OUT/scheduler.log"
+			fail "the background runs stopped before $1 was done"
+		fi
+		((waited++ < limit)) || fail "$1: no result after ${limit} s"
+		sleep 1
+	done
+}
+
 cpython_suites() { # SLOT
 	local name=$1 d counts_base counts_shim env_base env_shim new
 	local wall_base cpu_base st_base wall_shim cpu_shim st_shim
@@ -99,16 +115,7 @@ cpython_suites() { # SLOT
 	[[ ${NOPYC_TEST_SKIP_CPYTHON_SUITES:-} == 1 ]] &&
 		skip "CPython's own suites not run: NOPYC_TEST_SKIP_CPYTHON_SUITES=1"
 	d=$SUITES_OUT/$name
-	local pid waited=0 limit=${NOPYC_TEST_SUITE_WAIT:-1800}
-	pid=$(cat "$SUITES_OUT/scheduler.pid")
-	until [[ -e $d/done ]]; do
-		if ! kill -0 "$pid" 2>/dev/null && [[ ! -e $d/done ]]; then
-			cat "$SUITES_OUT/scheduler.log"
-			fail "the background runs stopped before $name was done"
-		fi
-		((waited++ < limit)) || fail "$name: no result after ${limit} s"
-		sleep 1
-	done
+	wait_for_slot "$name"
 	[[ -e $d/skip ]] && skip "$(cat "$d/skip")"
 
 	read -r wall_base cpu_base st_base <"$d/base.time"
@@ -169,46 +176,138 @@ cpython_suites() { # SLOT
 	fi
 }
 
+# The same suites under redirect ** TARGET against the baseline.
+cpython_suites_redirect() { # SLOT
+	local name=$1 d counts_base counts_redir env_redir new caches
+	local wall cpu st
+	[[ -f $NOPYC_LIB ]] || fail "$NOPYC_LIB not found: run make first"
+	[[ ${NOPYC_TEST_SKIP_CPYTHON_SUITES:-} == 1 ]] &&
+		skip "CPython's own suites not run: NOPYC_TEST_SKIP_CPYTHON_SUITES=1"
+	d=$SUITES_OUT/$name
+	wait_for_slot "$name"
+	[[ -e $d/skip ]] && skip "$(cat "$d/skip")"
+	[[ -f $d/base.rec ]] || fail "$name without the shim produced no result"
+	read -r wall cpu st <"$d/redir.time"
+	if [[ ! -f $d/redir.rec ]]; then
+		tail -n 60 "$d/redir.log"
+		fail "$name under redirect produced no result: crash or timeout (exit status $st after $wall s)"
+	fi
+	counts_base=$(sed -n 's/^counts //p' "$d/base.rec")
+	counts_redir=$(sed -n 's/^counts //p' "$d/redir.rec")
+	env_redir=$(sed -n 's/^env //p' "$d/redir.rec")
+	echo "# $name under redirect: $counts_redir (${wall} s, cpu ${cpu} s)" >&3
+	echo "without shim:    $counts_base"
+	echo "under redirect:  $counts_redir ($env_redir; exit $st)"
+	[[ $env_redir == "preloaded=yes dont_write_bytecode=0" ]] ||
+		fail "redirect run environment wrong (shim not loaded?): $env_redir"
+	if grep -q 'nopyc: ' "$d/redir.log"; then
+		grep 'nopyc: ' "$d/redir.log" | sort | uniq -c | head -n 20
+		fail "the shim complained during the redirect run"
+	fi
+	new=$(LC_ALL=C comm -13 <(bad_tests "$d/base.rec") <(bad_tests "$d/redir.rec"))
+	if [[ -n $new ]]; then
+		echo "failing only under redirect:"
+		echo "$new"
+		failure_report "$d/redir.log"
+		fail "$name: tests fail under redirect that pass without the shim"
+	fi
+	[[ $counts_redir == "$counts_base" ]] || {
+		echo "not failing under redirect but different:"
+		LC_ALL=C comm -3 <(bad_tests "$d/base.rec") <(bad_tests "$d/redir.rec")
+		fail "$name: counts differ under redirect"
+	}
+	# Every cache went to TARGET: none in the interpreter's tree.
+	echo "# $name: the redirect run left $(grep -c '^f ' "$d/redir.target") files in TARGET" >&3
+	if [[ -f $d/redir.tree ]]; then
+		caches=$(grep -E '(/__pycache__(/|$)|\.py[co]$)' "$d/redir.tree" || true)
+		[[ -z $caches ]] || fail "$name: the redirect run wrote caches into the interpreter's tree: $(head -n 20 <<<"$caches")"
+	fi
+}
+
 @test "Debian sid CPython 3.15 (chroot) test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
 	cpython_suites sid-python3.15
+}
+
+@test "Debian sid CPython 3.15 (chroot) test_importlib/test_import/test_py_compile/test_compileall: same counts under redirect ** TARGET as without the shim" {
+	cpython_suites_redirect sid-python3.15
 }
 
 @test "Debian sid CPython 3.14 (chroot) test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
 	cpython_suites sid-python3.14
 }
 
+@test "Debian sid CPython 3.14 (chroot) test_importlib/test_import/test_py_compile/test_compileall: same counts under redirect ** TARGET as without the shim" {
+	cpython_suites_redirect sid-python3.14
+}
+
 @test "Debian sid CPython 3.13 (chroot) test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
 	cpython_suites sid-python3.13
+}
+
+@test "Debian sid CPython 3.13 (chroot) test_importlib/test_import/test_py_compile/test_compileall: same counts under redirect ** TARGET as without the shim" {
+	cpython_suites_redirect sid-python3.13
 }
 
 @test "CPython 3.13 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
 	cpython_suites py3.13
 }
 
+@test "CPython 3.13 test_importlib/test_import/test_py_compile/test_compileall: same counts under redirect ** TARGET as without the shim" {
+	cpython_suites_redirect py3.13
+}
+
 @test "CPython 3.12 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
 	cpython_suites py3.12
+}
+
+@test "CPython 3.12 test_importlib/test_import/test_py_compile/test_compileall: same counts under redirect ** TARGET as without the shim" {
+	cpython_suites_redirect py3.12
 }
 
 @test "CPython 3.11 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
 	cpython_suites py3.11
 }
 
+@test "CPython 3.11 test_importlib/test_import/test_py_compile/test_compileall: same counts under redirect ** TARGET as without the shim" {
+	cpython_suites_redirect py3.11
+}
+
 @test "CPython 3.10 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
 	cpython_suites py3.10
+}
+
+@test "CPython 3.10 test_importlib/test_import/test_py_compile/test_compileall: same counts under redirect ** TARGET as without the shim" {
+	cpython_suites_redirect py3.10
 }
 
 @test "CPython 3.9 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
 	cpython_suites py3.9
 }
 
+@test "CPython 3.9 test_importlib/test_import/test_py_compile/test_compileall: same counts under redirect ** TARGET as without the shim" {
+	cpython_suites_redirect py3.9
+}
+
 @test "CPython 3.8 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
 	cpython_suites py3.8
+}
+
+@test "CPython 3.8 test_importlib/test_import/test_py_compile/test_compileall: same counts under redirect ** TARGET as without the shim" {
+	cpython_suites_redirect py3.8
 }
 
 @test "CPython 3.7 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
 	cpython_suites py3.7
 }
 
+@test "CPython 3.7 test_importlib/test_import/test_py_compile/test_compileall: same counts under redirect ** TARGET as without the shim" {
+	cpython_suites_redirect py3.7
+}
+
 @test "CPython 3.6 test_importlib/test_import/test_py_compile/test_compileall: same counts under allow ** as without the shim" {
 	cpython_suites py3.6
+}
+
+@test "CPython 3.6 test_importlib/test_import/test_py_compile/test_compileall: same counts under redirect ** TARGET as without the shim" {
+	cpython_suites_redirect py3.6
 }

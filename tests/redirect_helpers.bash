@@ -155,6 +155,24 @@ edit_keep_stat() {
 	[[ $(stat -c '%s %Y' "$f") == "$size $mtime" ]] || die "edit_keep_stat: $f changed size or mtime"
 }
 
+# assert_loaded_from_pyc VERBOSE SRC...: the output of `python -v` says each
+# source's module was loaded from its pyc (at the path Python knows; under
+# redirect the library hands it TARGET's copy).
+assert_loaded_from_pyc() {
+	local out=$1 src pyc
+	shift
+	for src in "$@"; do
+		pyc=$(pyc_path "$src")
+		if [[ $PYMAJOR == 2 ]]; then
+			grep -qF "# $pyc matches $src" <<<"$out" ||
+				die "python -v does not say $pyc was used: $(grep -F "$src" <<<"$out")"
+		else
+			grep -qF "code object from '$pyc'" <<<"$out" ||
+				die "python -v does not say $pyc was used: $(grep -F "${src%.py}" <<<"$out")"
+		fi
+	done
+}
+
 # find_temps DIR...: CPython's temp files (NAME.pyc.DIGITS) under DIR.
 find_temps() {
 	find "$@" \( -name '*.py[co].[0-9]*' \) -print 2>/dev/null | LC_ALL=C sort

@@ -34,8 +34,10 @@ fake_module() {
 	# the graph is real: the wrappers use the plans, the plans the core
 	run "$CHECK" graph "$NOPYC_TEST_ROOT" "$(dirname "$NOPYC_LIB")/obj"
 	assert_line 'wrappers act'
-	assert_line 'act decide'
-	refute_line --regexp '^(glob|path|rules|target|decide|config) (act|diag|parents|real|start|wrappers)$'
+	assert_line 'act call'
+	assert_line 'call decide'
+	assert_line 'wrappers merge'
+	refute_line --regexp '^(glob|path|rules|target|decide|config|alias|source) (act|call|diag|fresh|merge|parents|real|remove|rename|start|stream|view|watch|wrappers)$'
 }
 
 @test "structure: the cycle check fails on a circle of #includes, and on one of calls" {
@@ -133,7 +135,11 @@ fake_module() {
 		"$NOPYC_TEST_ROOT/scripts" "$BATS_TEST_TMPDIR/"
 	run make -C "$BATS_TEST_TMPDIR" tags
 	assert_success
-	run grep -P '^rename\tshim/wrappers\.def\t/\^PATH2\(rename,' "$BATS_TEST_TMPDIR/tags"
+	run grep -P '^link\tshim/wrappers\.def\t/\^PATH2\(link,' "$BATS_TEST_TMPDIR/tags"
+	assert_success
+	run grep -P '^readdir\tshim/wrappers\.def\t/\^DIRS\(struct dirent \*, readdir,' "$BATS_TEST_TMPDIR/tags"
+	assert_success
+	run grep -P '^rename\tshim/wrappers\.def\t/\^RENAME\(rename,' "$BATS_TEST_TMPDIR/tags"
 	assert_success
 	run grep -P '^PATH2\tshim/wrappers\.c\t' "$BATS_TEST_TMPDIR/tags"
 	assert_success

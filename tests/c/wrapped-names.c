@@ -29,4 +29,10 @@
 #define PATH2(name, ...) NOPYC_WRAPPED name
 #define MKSTEMP(name, ...) NOPYC_WRAPPED name
 #define MKDTEMP(name, ...) NOPYC_WRAPPED name
+#define RENAME(name, ...) NOPYC_WRAPPED name
+#define DIROPEN(name, ...) NOPYC_WRAPPED name
+#define DIRS(ret, name, ...) NOPYC_WRAPPED name
+#define DIRS_VOID(name, ...) NOPYC_WRAPPED name
+#define SCAN(name, ...) NOPYC_WRAPPED name
+#define WRITEFD(name, ...) NOPYC_WRAPPED name
 #include "wrappers.def"

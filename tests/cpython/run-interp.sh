@@ -2,8 +2,10 @@
 # tests/cpython/run-interp.sh OUTDIR NAME PY LIB [ROOT]
 #
 # Runs CPython's own test_importlib, test_import, test_py_compile and
-# test_compileall (through suites.py) with interpreter PY twice: without the
-# shim ("base"), then with LD_PRELOAD=LIB and NOPYC_RULES='allow **' ("shim").
+# test_compileall (through suites.py) with interpreter PY three times: without
+# the shim ("base"), with LD_PRELOAD=LIB and NOPYC_RULES='allow **' ("shim"),
+# and with NOPYC_RULES='redirect ** TARGET' ("redir"; TARGET a fresh 0700
+# directory of its own: every cache goes there, nothing into the tree).
 # ROOT (default /) is where the interpreter's file system is seen from here:
 # a chroot test environment's tree when PY is its launcher (tests/envs).
 # Each run gets a fresh HOME, TMPDIR and cwd and a minimal environment
@@ -18,11 +20,13 @@
 # says why.
 #
 # Results go to OUTDIR/NAME/:
-#   base.rec shim.rec   suites.py records (counts, failing test ids)
-#   base.log shim.log   the unittest report
-#   base.time shim.time "WALL-SECONDS CPU-SECONDS EXIT-STATUS"
-#   base.tree shim.tree what the run wrote into the interpreter's tree (the
+#   MODE.rec            suites.py records (counts, failing test ids), MODE
+#                       one of base, shim, redir
+#   MODE.log            the unittest report
+#   MODE.time           "WALL-SECONDS CPU-SECONDS EXIT-STATUS"
+#   MODE.tree           what the run wrote into the interpreter's tree (the
 #                       overlay's upper layer): "TYPE PATH" (find's %y)
+#   redir.target        the files the redir run left in its TARGET: "TYPE PATH"
 #   trees.diff          how the two differ (compare-trees.py), and
 #   trees.status        its exit status
 #   overlay             "yes PREFIX" or "no REASON"
@@ -75,11 +79,15 @@ else
 fi
 rm -rf "$probe"
 
-for mode in base shim; do
+for mode in base shim redir; do
 	work=$(mktemp -d "$dir/$mode.XXXXXX") || exit 1
 	mkdir "$work/home" "$work/tmp" "$work/cwd" "$work/upper" "$work/ovwork" || exit 1
+	# TARGET inside TMPDIR: a chroot environment binds TMPDIR (tests/envs)
+	target=$work/tmp/nopyc-target
+	mkdir -m 0700 "$target" || exit 1
 	preload=()
 	[[ $mode == shim ]] && preload=("LD_PRELOAD=$LIB" "NOPYC_RULES=allow **")
+	[[ $mode == redir ]] && preload=("LD_PRELOAD=$LIB" "NOPYC_RULES=redirect ** $target")
 	run=(env -i PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8
 		HOME="$work/home" TMPDIR="$work/tmp" "${preload[@]}"
 		"$PY" "$HERE/suites.py" "$dir/$mode.rec" "${MODULES[@]}")
@@ -101,8 +109,10 @@ shift 3; exec "$@"' sh "$prefix" "$work/upper" "$work/ovwork" "${run[@]}")
 		'BEGIN { printf "%.1f %.1f %d\n", w, u + s, st }' >"$dir/$mode.time"
 	if [[ -n $overlay ]]; then
 		(cd "$work/upper" && find . -mindepth 1 -printf '%y %p\n' | LC_ALL=C sort -k2) >"$dir/$mode.tree"
-		mv "$work/upper" "$dir/$mode.upper"
+		[[ $mode == redir ]] || mv "$work/upper" "$dir/$mode.upper"
 	fi
+	[[ $mode == redir ]] &&
+		(cd "$target" && find . -mindepth 1 -printf '%y %p\n' | LC_ALL=C sort -k2) >"$dir/redir.target"
 	rm -rf "$work"
 done
 

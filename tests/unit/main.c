@@ -85,6 +85,8 @@ int main(void)
 	test_decide();
 	test_config();
 	test_expand();
+	test_view();
+	test_filter();
 
 	if (tmpdir[0])
 		nftw(tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);

@@ -78,5 +78,7 @@ void test_targets(void);
 void test_decide(void);
 void test_config(void);
 void test_expand(void);
+void test_view(void);
+void test_filter(void);
 
 #endif

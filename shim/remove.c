@@ -1,0 +1,112 @@
+/* Removal under redirect (see remove.h). */
+#include "real.h"  /* first: it sets the feature macros */
+
+#include "remove.h"
+#include "at.h"
+#include "merge.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int redirect_remove(int tfd, const struct nopyc_decision *d, int dir, int *target_err)
+{
+	int flags = dir ? AT_REMOVEDIR : 0;
+	*target_err = 0;
+	/* TARGET's copy first: even when the original refuses (a read-only
+	 * tree), what the view showed from TARGET is gone, so a program that
+	 * removes before it rewrites (Python 2) can write again. */
+	int rt = REAL(unlinkat)(tfd, d->rel, flags);
+	if (rt != 0 && errno != ENOENT) {
+		*target_err = errno;
+		return -1;       /* ENOTEMPTY, EISDIR, ...: as one tree would say */
+	}
+	int ro = REAL(unlinkat)(AT_FDCWD, d->path, flags);
+	if (ro == 0 || errno != ENOENT)
+		return ro;       /* the kernel decides for the original */
+	if (rt == 0)
+		return 0;
+	errno = ENOENT;
+	return -1;
+}
+
+/* Remove the directory `name` (relative to `parent`) and the empty
+ * directories below it (24 levels at most), bottom up, each relative to
+ * its parent's fd (never by a path from the top, so nothing swapped in
+ * above it is followed); stops where a file remains. */
+static void remove_empty_tree(int parent, const char *name, int depth)
+{
+	int fd = REAL(openat)(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	char buf[1024];   /* small: this recurses */
+	for (;;) {
+		long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
+		if (got <= 0)
+			break;
+		for (long off = 0; off < got;) {
+			const char *rec = buf + off;
+			unsigned short reclen;
+			memcpy(&reclen, rec + 16, sizeof reclen);
+			off += reclen;
+			const char *sub = rec + 19;
+			size_t n = strlen(sub);
+			if (rec[18] != DT_DIR || (sub[0] == '.' && (n == 1 || (n == 2 && sub[1] == '.'))) ||
+			    depth > 24)
+				continue;
+			remove_empty_tree(fd, sub, depth + 1);
+		}
+	}
+	close(fd);
+	REAL(unlinkat)(parent, name, AT_REMOVEDIR);
+}
+
+static void remove_counterpart(int tfd, const char *tdir, const struct nopyc_rule *rule,
+                               void *arg)
+{
+	(void)rule;
+	(void)arg;
+	/* the counterpart's parent, below TARGET's fd (never TARGET itself) */
+	const char *slash = strrchr(tdir, '/');
+	if (strcmp(tdir, ".") == 0)
+		return;
+	if (!slash) {
+		remove_empty_tree(tfd, tdir, 0);
+		return;
+	}
+	char parent[NOPYC_PATH_MAX];
+	size_t plen = (size_t)(slash - tdir);
+	if (plen >= sizeof parent)
+		return;
+	memcpy(parent, tdir, plen);
+	parent[plen] = '\0';
+	int pfd = at_open(tfd, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (pfd < 0)
+		return;
+	remove_empty_tree(pfd, slash + 1, 0);
+	close(pfd);
+}
+
+int redirect_rmdir_plain(int dirfd, const char *path, const char *abs, int *rc)
+{
+	int holds = merge_counterparts_hold_caches(abs);
+	if (holds < 0)
+		return 0;   /* no counterpart: the caller's own call */
+	if (holds) {
+		struct stat st;
+		/* the original decides what a missing or non-directory says */
+		if (REAL(lstat)(abs, &st) != 0 || !S_ISDIR(st.st_mode))
+			return 0;
+		errno = ENOTEMPTY;
+		*rc = -1;
+		return 1;
+	}
+	*rc = REAL(unlinkat)(dirfd, path, AT_REMOVEDIR);
+	if (*rc == 0) {
+		int saved = errno;
+		merge_counterparts(abs, remove_counterpart, NULL);
+		errno = saved;
+	}
+	return 1;
+}
