@@ -75,7 +75,7 @@ check_symlinked_release() {
 	export NOPYC_RULES="redirect $root/srv/current/** $tgt; deny **"
 	run "$NOPYC_TEST_ROOT/scripts/nopyc" --check
 	assert_success
-	assert_line "1 redirect $root/srv/current/** $tgt"
+	assert_line "1 redirect $root/srv/current/** $tgt  # NOPYC_RULES rule 1"
 	assert_output --partial "$root/srv/releases/v1/**"
 	run "$NOPYC_TEST_ROOT/scripts/nopyc" --explain "$root/srv/releases/v1/pkg/__pycache__/m.cpython-311.pyc"
 	assert_success
