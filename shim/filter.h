@@ -5,7 +5,7 @@
  * must not export: glibc's loader complains when an earlier-relocated
  * library binds to one): the NUL and every '_' (a "__pycache__" starts with
  * one) in one compare, then only at the few '_' it finds.
- * Offers filter_candidate. */
+ * Offers filter_candidate, and on x86-64 filter_candidate_wide. */
 #ifndef NOPYC_FILTER_H
 #define NOPYC_FILTER_H
 
@@ -28,7 +28,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(NOPYC_NO_SSE2_FILTER)
 #define FILTER_SSE2 1
-#include <emmintrin.h>
+#include <immintrin.h>
 
 /* Does s[0..n) (n > 0) end in a bytecode name: .pyc or .pyo with an
  * optional ".DIGITS", trailing slashes ignored ("x.pyc/" names x.pyc too:
@@ -91,6 +91,42 @@ static inline __attribute__((always_inline)) int filter_candidate(const char *pa
 		v = _mm_load_si128((const __m128i *)p);
 		m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
 		    _mm_min_epu8(v, _mm_xor_si128(v, under)), zero));
+	}
+}
+
+/* The same filter 32 bytes an instruction (AVX2), for the wrappers' wide
+ * clones (wrappers.c), which run only where cpu.c found AVX2: with the
+ * string scanned at twice the width, a 78-byte path costs about 20
+ * instructions less.  Compiled for AVX2, so never inlined into code that
+ * may run without it. */
+#define FILTER_WIDE __attribute__((target("avx2")))
+static inline __attribute__((always_inline)) FILTER_WIDE int filter_candidate_wide(const char *path)
+{
+	if (!path)
+		return 0;
+	static const char underscores[32] __attribute__((aligned(32))) =
+		"________________________________";
+	const __m256i *k = (const __m256i *)underscores;
+	__asm__("" : "+r"(k));   /* a load folded into VPXOR, not 3 to build it */
+	const __m256i under = _mm256_load_si256(k), zero = _mm256_setzero_si256();
+	uintptr_t a = (uintptr_t)path;
+	const char *p = (const char *)(a & ~(uintptr_t)31);
+	__m256i v = _mm256_load_si256((const __m256i *)p);
+	unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
+	             _mm256_min_epu8(v, _mm256_xor_si256(v, under)), zero));
+	m &= ~0U << (a & 31);
+	for (;;) {
+		for (; m; m &= m - 1) {
+			const char *at = p + (unsigned)__builtin_ctz(m);
+			if (!*at)
+				return at != path && filter_bytecode_end(path, (size_t)(at - path));
+			if (filter_pycache_at(at))
+				return 1;
+		}
+		p += 32;
+		v = _mm256_load_si256((const __m256i *)p);
+		m = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
+		    _mm256_min_epu8(v, _mm256_xor_si256(v, under)), zero));
 	}
 }
 

@@ -69,6 +69,7 @@ int __utimensat64(int, const char *, const void *, int);
 #endif
 
 #define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define COLD __attribute__((noinline, cold))
 
 /* One slot: the real function once found (NULL until then). */

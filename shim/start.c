@@ -4,6 +4,7 @@
  * redirect TARGETs of the starting effective uid, verified and opened; and
  * the constructor, which also looks up every real symbol. */
 #include "start.h"
+#include "cpu.h"
 #include "diag.h"
 #include "real.h"
 #include "said.h"
@@ -248,7 +249,8 @@ const struct nopyc_rules *shim_config(void)
 	if (!__atomic_compare_exchange_n(&published, &expected, rules, 0,
 	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		rules = expected;  /* the loser's copy is left: rare, and small */
-	__atomic_store_n(&shim_matters, matters(rules), __ATOMIC_RELAXED);
+	__atomic_store_n(&shim_matters, matters(rules) | (cpu_avx2() ? SHIM_WIDE : 0),
+	                 __ATOMIC_RELAXED);
 	__atomic_store_n(&shim_redirecting, redirecting(rules), __ATOMIC_RELAXED);
 	return rules;
 }

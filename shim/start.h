@@ -15,11 +15,14 @@ const struct nopyc_rules *shim_config(void);
  * /etc/ld.so.preload with no configuration). */
 #define SHIM_WRITES 1
 #define SHIM_READS 2
-extern int shim_matters;
+/* Set with the others where AVX2 is usable (cpu.c): the wrappers then
+ * filter paths with filter_candidate_wide (filter.h). */
+#define SHIM_WIDE 4
+extern int shim_matters __attribute__((visibility("hidden")));
 
 /* 1 once the rules are loaded and hold a redirect rule: directory
  * listings, rmdir and rename look at TARGET too (each TARGET's fd, for the
  * calling euid, is checked as it is used: shim_target_fd). */
-extern int shim_redirecting;
+extern int shim_redirecting __attribute__((visibility("hidden")));
 
 #endif

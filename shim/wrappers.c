@@ -13,7 +13,7 @@
 #include "act.h"
 #include "at.h"
 #include "diag.h"
-#include "filter.h"
+#include "hot.h"
 #include "merge.h"
 #include "rename.h"
 #include "start.h"
@@ -26,15 +26,6 @@
 #include <string.h>
 
 #define EXPORT __attribute__((visibility("default")))
-
-/* libc declares path arguments nonnull, so the compiler would drop our NULL
- * test (a NULL must reach libc and come back EFAULT, not crash here).  The
- * empty asm hides where the pointer came from; it costs no instruction. */
-static inline const char *UNCHECKED(const char *p)
-{
-	__asm__("" : "+r"(p));
-	return p;
-}
 
 /* The at-form of a line (wrappers.def): an expression that makes the call
  * relative to a directory fd D (TARGET's) with the path P below it.  A
@@ -88,39 +79,6 @@ static inline const char *UNCHECKED(const char *p)
 	plan_path1_end(&pl, #name, r == fail);                                \
 	return r;
 
-#define SLOW_PARAMS(...) (void *real_, __VA_ARGS__)
-#define WITH_REAL(...) (real, __VA_ARGS__)
-/* The real function the hot part passed on (NULL: not looked up yet). */
-#define REAL_FROM_SLOW(name)                                                  \
-	__typeof__(&name) real = real_ ? (__typeof__(&name))real_ : REAL(name)
-
-/* Calls skip even the filter when nothing could change them: reads when no
- * rule could change a read (no redirect, no log, no stats: allow, deny and
- * discard all let reads through, and reads are most of an interpreter's
- * calls), and every call when there is no rule at all. */
-#define UNTOUCHED(op)                                                         \
-	(!(__atomic_load_n(&shim_matters, __ATOMIC_RELAXED) &                 \
-	   ((op) == NOPYC_OP_READ ? SHIM_READS : SHIM_WRITES)))
-
-/* An rmdir under redirect sees the merged view even of a directory that
- * is no cache (its counterpart in TARGET may hold caches): always slow. */
-#define RMDIR_REDIRECTED(op)                                                  \
-	((op) == NOPYC_OP_RMDIR && __atomic_load_n(&shim_redirecting, __ATOMIC_RELAXED))
-
-/* The slot is read without a lookup: a real function not yet found
- * (before the constructor) is the slow part's to find, so the hot part
- * makes no call but its tail calls, and needs no stack frame.  The filter
- * is filter.h's, inlined. */
-#define HOT(name, call, ARGS)                                                 \
-	__typeof__(&name) real =                                              \
-		(__typeof__(&name))__atomic_load_n(&real_##name.fn, __ATOMIC_RELAXED); \
-	const char *P = path;                                                 \
-	if (LIKELY(real != NULL) &&                                           \
-	    (UNTOUCHED((call).op) ||                                          \
-	     (LIKELY(!filter_candidate(UNCHECKED(path))) && !RMDIR_REDIRECTED((call).op)))) \
-		return real ARGS;                                             \
-	return name##_slow WITH_REAL ARGS;
-
 /* One wrapper pair: the cold NAME_slow, then the exported hot NAME.
  * `call` says what the call does (struct call: the core's op and the
  * kernel's rule for deny, rofs.h); LOCALS declares what ARGS needs besides
@@ -137,6 +95,7 @@ static inline const char *UNCHECKED(const char *p)
 		LOCALS                                                        \
 		ONE_PATH(name, fail, call, dirfd, SINK, ON_FAIL, ON_PASS, ON_DONE, ARGS, ONCE, __VA_ARGS__) \
 	}                                                                     \
+	WIDE(ret, name, call, params, ARGS, LOCALS)                           \
 	EXPORT ret name params                                                \
 	{                                                                     \
 		LOCALS                                                        \

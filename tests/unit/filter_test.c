@@ -1,5 +1,5 @@
-/* The SSE2 candidate filter of the wrappers (shim/filter.h) gives the
- * core's answer (nopyc_path_is_candidate) on every string: crafted cache
+/* The candidate filters of the wrappers (shim/filter.h: SSE2, and AVX2
+ * where this CPU has it) give the core's answer (nopyc_path_is_candidate) on every string: crafted cache
  * and non-cache paths at every alignment, strings that end just before an
  * unreadable page, and random ones. */
 #define NOPYC_FILTER_TEST 1   /* the filter even in this ASan build */
@@ -19,6 +19,15 @@ __attribute__((no_sanitize_address)) static int sse2(const char *p)
 	return filter_candidate(p);
 }
 
+__attribute__((no_sanitize_address)) FILTER_WIDE static int avx2(const char *p)
+{
+	return filter_candidate_wide(p);
+}
+
+/* Set by test_filter: this CPU runs the AVX2 filter (as the library's
+ * cpu.c decides, from the same CPUID bits). */
+static int wide;
+
 static void same_at(const char *file, int line, const char *s)
 {
 	int want = nopyc_path_is_candidate(s), got = sse2(s);
@@ -26,6 +35,13 @@ static void same_at(const char *file, int line, const char *s)
 		unit_passed++;
 	else
 		unit_fail(file, line, "filter(\"%.200s\") = %d, core says %d", s, got, want);
+	if (!wide)
+		return;
+	got = avx2(s);
+	if (want == got)
+		unit_passed++;
+	else
+		unit_fail(file, line, "wide filter(\"%.200s\") = %d, core says %d", s, got, want);
 }
 #define SAME(s) same_at(__FILE__, __LINE__, s)
 
@@ -49,7 +65,7 @@ static void crafted(void)
 {
 	char buf[512];
 	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
-		for (int off = 0; off < 64; off++) {
+		for (int off = 0; off < 96; off++) {
 			snprintf(buf + off, sizeof buf - (size_t)off, "%s", paths[i]);
 			SAME(buf + off);
 		}
@@ -90,12 +106,18 @@ static void random_strings(void)
 		SAME(buf + off);
 	}
 	CHECK_INT(sse2(NULL), 0);
+	if (wide)
+		CHECK_INT(avx2(NULL), 0);
 }
 #endif
 
 void test_filter(void)
 {
 #ifdef FILTER_SSE2
+	__builtin_cpu_init();
+	wide = __builtin_cpu_supports("avx2");
+	if (!wide)
+		printf("filter: this CPU has no AVX2: only the SSE2 filter tested\n");
 	crafted();
 	page_end();
 	random_strings();

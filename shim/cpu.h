@@ -1,0 +1,12 @@
+/* Which width of the path filter (filter.h) this CPU runs.  Offers
+ * cpu_avx2. */
+#ifndef NOPYC_CPU_H
+#define NOPYC_CPU_H
+
+/* 1 when AVX2 is usable: the CPU has it (CPUID leaves 1 and 7) and the
+ * kernel saves its registers (XGETBV: XMM and YMM state, Intel SDM vol. 1,
+ * 14.3); else 0, and always 0 off x86-64.  Instructions only: no system
+ * call, no errno change, safe at any time. */
+int cpu_avx2(void);
+
+#endif
