@@ -81,7 +81,7 @@ static inline __attribute__((always_inline)) int filter_candidate(const char *pa
 	m &= ~0U << (a & 15);
 	for (;;) {
 		for (; m; m &= m - 1) {
-			const char *at = p + (unsigned)__builtin_ctz(m);
+			const char *at = p + __builtin_ctzll(m);
 			if (!*at)
 				return at != path && filter_bytecode_end(path, (size_t)(at - path));
 			if (filter_pycache_at(at))
@@ -117,7 +117,7 @@ static inline __attribute__((always_inline)) FILTER_WIDE int filter_candidate_wi
 	m &= ~0U << (a & 31);
 	for (;;) {
 		for (; m; m &= m - 1) {
-			const char *at = p + (unsigned)__builtin_ctz(m);
+			const char *at = p + __builtin_ctzll(m);
 			if (!*at)
 				return at != path && filter_bytecode_end(path, (size_t)(at - path));
 			if (filter_pycache_at(at))
