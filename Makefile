@@ -10,7 +10,7 @@ WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-
 # The null checks stay even where libc headers declare a path nonnull: a
 # caller's NULL must reach libc and come back EFAULT, not crash in the shim.
 SHIMFLAGS = -std=gnu11 -fPIC -fvisibility=hidden -fno-delete-null-pointer-checks \
-            -D_GNU_SOURCE -DNOPYC_SONAME='"libnopyc.so"' -Iinclude -Ishim $(WARN) $(SYSCONF)
+            -ffunction-sections -D_GNU_SOURCE -DNOPYC_SONAME='"libnopyc.so"' -Iinclude -Ishim $(WARN) $(SYSCONF)
 SYSCONF   = -DNOPYC_SYSCONF='"$(SYSCONFDIR)/nopyc.conf"'
 # The one version string: scripts/nopyc's; the library and nopyc-explain
 # record it as a what(1) string, "@(#)libnopyc VERSION".
@@ -72,11 +72,12 @@ $(BUILD)/obj/%.o: shim/%.c $(HEADERS) | $(BUILD)/obj
 	$(CC) $(SHIMFLAGS) $(CFLAGS) $(OBJFLAGS_$*) -c -o $@ $<
 
 # One read-only segment and one executable one, not three: no page of
-# padding between them in the file.
+# padding between them in the file.  shim/layout.ld orders the code (each
+# function in its own section) so that a process touches few pages of it.
 # The SONAME tells a second copy of the library that it is one (start.c).
-$(BUILD)/libnopyc.so: $(SHIM_OBJ)
-	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,-z,noseparate-code -Wl,-soname,libnopyc.so \
-	    -o $@ $(SHIM_OBJ) -ldl
+$(BUILD)/libnopyc.so: $(SHIM_OBJ) shim/layout.ld
+	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,-z,noseparate-code -Wl,-T,shim/layout.ld \
+	    -Wl,-soname,libnopyc.so -o $@ $(SHIM_OBJ) -ldl
 
 $(BUILD)/obj:
 	mkdir -p $@
