@@ -53,6 +53,36 @@ static int matters(const struct nopyc_rules *rules)
 	return m;
 }
 
+/* Is the loaded object `info` this copy of the library? */
+static int is_self(const struct dl_phdr_info *info)
+{
+	uintptr_t self = (uintptr_t)&is_self;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t start = (uintptr_t)info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && self >= start && self < start + ph->p_memsz)
+			return 1;
+	}
+	return 0;
+}
+
+/* dl_iterate_phdr: the file name this copy was loaded from (the loader's
+ * name for it, which dladdr would give) into *(const char **)arg. */
+static int own_name(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	if (!is_self(info))
+		return 0;
+	*(const char **)arg = info->dlpi_name;
+	return 1;
+}
+
+/* LD_PRELOAD's separators: the loader splits at blanks and colons. */
+static int preload_sep(char c)
+{
+	return c == ' ' || c == ':';
+}
+
 /* Whether LD_PRELOAD names this library (an entry with its file name, in
  * any directory spelling, $LIB included): then it was asked for by name,
  * and no configuration means deny **.  Otherwise it came from
@@ -61,23 +91,27 @@ static int matters(const struct nopyc_rules *rules)
  * elf/rtld.c, musl ldso/dynlink.c). */
 static int named_in_ld_preload(void)
 {
-	const char *list = getenv("LD_PRELOAD");
-	Dl_info info;
+	const char *list = getenv("LD_PRELOAD"), *file = NULL;
 	if (!list || !*list)
 		return 0;
-	if (!dladdr((void *)named_in_ld_preload, &info) || !info.dli_fname)
+	dl_iterate_phdr(own_name, &file);
+	if (!file || !*file)
 		return 1;  /* cannot tell: keep the default */
-	const char *self = strrchr(info.dli_fname, '/');
-	self = self ? self + 1 : info.dli_fname;
+	const char *self = strrchr(file, '/');
+	self = self ? self + 1 : file;
 	size_t n = strlen(self);
-	for (const char *p = list + strspn(list, " :"); *p; p += strspn(p, " :")) {
-		size_t len = strcspn(p, " :");
-		const char *base = p + len;
+	for (const char *p = list; *p;) {
+		while (preload_sep(*p))
+			p++;
+		const char *end = p;
+		while (*end && !preload_sep(*end))
+			end++;
+		const char *base = end;
 		while (base > p && base[-1] != '/')
 			base--;
-		if ((size_t)(p + len - base) == n && memcmp(base, self, n) == 0)
+		if ((size_t)(end - base) == n && n && memcmp(base, self, n) == 0)
 			return 1;
-		p += len;
+		p = end;
 	}
 	return 0;
 }
@@ -178,13 +212,8 @@ static int earlier_copy(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
 	int *found = arg;
-	uintptr_t self = (uintptr_t)&earlier_copy;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t start = (uintptr_t)info->dlpi_addr + ph->p_vaddr;
-		if (ph->p_type == PT_LOAD && self >= start && self < start + ph->p_memsz)
-			return 1;  /* this copy: stop looking */
-	}
+	if (is_self(info))
+		return 1;  /* this copy: stop looking */
 	const char *name = soname_of(info);
 	if (name && strcmp(name, NOPYC_SONAME) == 0)
 		*found = 1;
