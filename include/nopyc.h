@@ -358,7 +358,9 @@ struct nopyc_caller {
  * when `path` is absolute), for `who` (NULL: euid 0, every TARGET
  * acceptable).  Returns the verdict (also stored in *d).  PASS when the path
  * is not a cache path, cannot be normalised, or no rule matches.  Uses no
- * allocation and no system call (who->target_ok may). */
+ * allocation and no system call (who->target_ok may).  `base` may be in
+ * d->buf + NOPYC_PATH_MAX (NOPYC_PATH_MAX bytes): it is read before
+ * anything is written there, which saves a caller a buffer. */
 enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
                                 const struct nopyc_caller *who,
                                 enum nopyc_op op, const char *base,

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static struct nopyc_rules *published;
@@ -282,8 +283,68 @@ const struct nopyc_rules *shim_config(void)
 	return rules;
 }
 
+/* The start of the mapping that holds address `a` (/proc/self/maps, whose
+ * lines begin "START-END "), or 0 if unknown. */
+static uintptr_t mapping_start(uintptr_t a)
+{
+	int fd = REAL(open)("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	uintptr_t lo = 0, hi = 0, found = 0;
+	int field = 0;  /* 0 START, 1 END, 2 the rest of the line */
+	char buf[512];
+	ssize_t got;
+	while (!found && ((got = read(fd, buf, sizeof buf)) > 0 || (got < 0 && errno == EINTR))) {
+		for (ssize_t i = 0; i < got && !found; i++) {
+			char c = buf[i];
+			int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+			if (field < 2 && v >= 0) {
+				if (field == 0)
+					lo = lo * 16 + (uintptr_t)v;
+				else
+					hi = hi * 16 + (uintptr_t)v;
+			} else if (field == 0 && c == '-') {
+				field = 1;
+			} else {
+				if (field == 1 && lo <= a && a < hi)
+					found = lo;
+				field = c == '\n' ? 0 : 2;
+				if (c == '\n')
+					lo = hi = 0;
+			}
+		}
+	}
+	close(fd);
+	return found;
+}
+
+/* The start-up's frames (the configuration, TARGETs checked component by
+ * component, the command line: some 50 KiB deep) would leave their stack
+ * pages resident for the life of the process, deeper than many programs
+ * ever reach.  Nothing below the constructor's frame is live once it is
+ * done, so those pages are handed back (MADV_DONTNEED: a later touch gets
+ * a zero page): a few pages below this frame are kept (the calls made from
+ * here), and nothing outside the mapping that holds the stack is touched. */
+static void release_stack(void)
+{
+	int saved = errno;
+	char here;
+	uintptr_t page = (uintptr_t)getauxval(AT_PAGESZ);
+	if (page == 0 || (page & (page - 1)))
+		page = 4096;
+	uintptr_t top = ((uintptr_t)&here & ~(page - 1)) - 4 * page;
+	uintptr_t low = mapping_start((uintptr_t)&here);
+	if (low && top > low) {
+		if (top - low > 256 * 1024)
+			low = top - 256 * 1024;
+		madvise((void *)low, top - low, MADV_DONTNEED);
+	}
+	errno = saved;
+}
+
 __attribute__((constructor)) static void shim_init(void)
 {
 	real_resolve_all();
 	shim_config();
+	release_stack();
 }
