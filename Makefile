@@ -10,7 +10,7 @@ WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-
 # The null checks stay even where libc headers declare a path nonnull: a
 # caller's NULL must reach libc and come back EFAULT, not crash in the shim.
 SHIMFLAGS = -std=gnu11 -fPIC -fvisibility=hidden -fno-delete-null-pointer-checks \
-            -ffunction-sections -D_GNU_SOURCE -DNOPYC_SONAME='"libnopyc.so"' -Iinclude -Ishim $(WARN) $(SYSCONF)
+            -ffunction-sections -fdata-sections -D_GNU_SOURCE -DNOPYC_SONAME='"libnopyc.so"' -Iinclude -Ishim $(WARN) $(SYSCONF)
 SYSCONF   = -DNOPYC_SYSCONF='"$(SYSCONFDIR)/nopyc.conf"'
 # The one version string: scripts/nopyc's; the library and nopyc-explain
 # record it as a what(1) string, "@(#)libnopyc VERSION".
