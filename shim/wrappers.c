@@ -416,19 +416,29 @@ static COLD void template_fill(char *path, int suffixlen)
 	}
 
 /* WRITEFD: write and its kin on a descriptor; watch_NAME (watch.c) while
- * a redirected temp file is open (a pyc cut short is never published). */
+ * a redirected temp file is open (a pyc cut short is never published).
+ * Every process writes: the exported part only reads the slot and the
+ * count (as HOT does, no lookup, no stack frame) and tail-calls libc. */
 #define WRITEFD(name, params, ARGS)                                           \
-	EXPORT ssize_t name params                                            \
+	static COLD ssize_t name##_slow SLOW_PARAMS params                    \
 	{                                                                     \
-		__typeof__(&name) real = REAL(name);                          \
-		if (LIKELY(!__atomic_load_n(&watch_count, __ATOMIC_RELAXED)) && \
-		    LIKELY(real != NULL))                                     \
-			return real ARGS;                                     \
+		REAL_FROM_SLOW(name);                                         \
 		if (!real) {                                                  \
 			errno = ENOSYS;                                       \
 			return -1;                                            \
 		}                                                             \
+		if (!__atomic_load_n(&watch_count, __ATOMIC_RELAXED))         \
+			return real ARGS;                                     \
 		return watch_##name ARGS_WITH_REAL ARGS;                      \
+	}                                                                     \
+	EXPORT ssize_t name params                                            \
+	{                                                                     \
+		__typeof__(&name) real =                                      \
+			(__typeof__(&name))__atomic_load_n(&real_##name.fn, __ATOMIC_RELAXED); \
+		if (LIKELY(!__atomic_load_n(&watch_count, __ATOMIC_RELAXED)) && \
+		    LIKELY(real != NULL))                                     \
+			return real ARGS;                                     \
+		return name##_slow WITH_REAL ARGS;                            \
 	}
 
 /* readdir_r is deprecated, but programs still call it: wrapped too. */
