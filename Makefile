@@ -23,8 +23,9 @@ SHIM_SRC = $(CORE_SRC) shim/real.c shim/sys.c shim/start.c shim/diag.c \
            shim/targets.c shim/act.c shim/at.c shim/rofs.c shim/discard.c \
            shim/parents.c shim/wrappers.c shim/said.c shim/version.c \
            shim/call.c shim/fresh.c shim/merge.c \
-           shim/stream.c shim/remove.c shim/rename.c shim/watch.c shim/view.c
-HEADERS  = include/nopyc.h $(wildcard shim/*.h) shim/wrappers.def
+           shim/stream.c shim/remove.c shim/rename.c shim/watch.c shim/view.c \
+           shim/dirents.c
+HEADERS  = $(wildcard include/*.h) $(wildcard shim/*.h) shim/wrappers.def
 
 SHIM_OBJ = $(SHIM_SRC:shim/%.c=$(BUILD)/obj/%.o)
 
@@ -55,6 +56,7 @@ OBJFLAGS_fresh  = $(SMALL)
 OBJFLAGS_merge  = $(SMALL)
 OBJFLAGS_stream = $(SMALL)
 OBJFLAGS_remove = $(SMALL)
+OBJFLAGS_dirents = $(SMALL)
 OBJFLAGS_rename = $(SMALL)
 OBJFLAGS_watch  = $(SMALL)
 OBJFLAGS_rules  = $(SMALL)
@@ -124,7 +126,7 @@ clean:
 EXPLAIN_OBJ = $(CORE_SRC:shim/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/nopyc-explain.o
 all: $(BUILD)/nopyc-explain
 
-$(BUILD)/obj/nopyc-explain.o: scripts/nopyc-explain.c include/nopyc.h scripts/nopyc | $(BUILD)/obj
+$(BUILD)/obj/nopyc-explain.o: scripts/nopyc-explain.c include/nopyc.h include/nopyc-libc.h scripts/nopyc | $(BUILD)/obj
 	$(CC) $(SHIMFLAGS) $(CFLAGS) $(VERSIONFLAGS) -c -o $@ $<
 
 $(BUILD)/nopyc-explain: $(EXPLAIN_OBJ)

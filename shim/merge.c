@@ -6,6 +6,7 @@
 #include "merge.h"
 #include "at.h"
 #include "call.h"
+#include "dirents.h"
 #include "diag.h"
 #include "start.h"
 #include "stream.h"
@@ -14,7 +15,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 static int is_under(const char *path, const char *dir, size_t len)
@@ -44,43 +44,27 @@ static unsigned scan(struct merged **mp, int primary_fd, const char *dir,
 		return 0;
 	const struct nopyc_rules *rules = shim_config();
 	const struct nopyc_caller who = { (unsigned)geteuid(), shim_target_ok, NULL };
-	char buf[4096];
+	char buf[2048];
+	struct dirents it;
+	struct dirents_entry e;
 	struct nopyc_decision d;
 	unsigned found = 0;
-	for (;;) {
-		long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
-		if (got <= 0)
+	dirents_start(&it, fd, buf, sizeof buf);
+	while (dirents_next(&it, &e)) {
+		/* dir/name, made by the core (too long: no verdict) */
+		if (nopyc_decide(rules, &who, NOPYC_OP_READ, dir, e.name, &d) != NOPYC_OVERLAY ||
+		    d.rule->action != NOPYC_REDIRECT ||
+		    (d.rule != rule && strcmp(d.rule->target, rule->target) != 0))
+			continue;
+		struct stat st;
+		if (primary_fd >= 0 &&
+		    (REAL(fstatat)(primary_fd, e.name, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+		     errno != ENOENT))
+			continue;
+		found++;
+		if (!mp || stream_add(mp, e.name, e.len, e.ino, e.type, check) != 0)
 			break;
-		for (long off = 0; off < got;) {
-			/* struct linux_dirent64: ino, off, reclen, type, name */
-			const char *rec = buf + off;
-			unsigned short reclen;
-			memcpy(&reclen, rec + 16, sizeof reclen);
-			off += reclen;
-			const char *name = rec + 19;
-			size_t len = strlen(name);
-			if (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.')))
-				continue;
-			/* dir/name, made by the core (too long: no verdict) */
-			if (nopyc_decide(rules, &who, NOPYC_OP_READ, dir, name, &d) != NOPYC_OVERLAY ||
-			    d.rule->action != NOPYC_REDIRECT ||
-			    (d.rule != rule && strcmp(d.rule->target, rule->target) != 0))
-				continue;
-			struct stat st;
-			if (primary_fd >= 0 &&
-			    (REAL(fstatat)(primary_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-			     errno != ENOENT))
-				continue;
-			found++;
-			if (!mp)
-				goto out;
-			unsigned long long ino;
-			memcpy(&ino, rec, sizeof ino);
-			if (stream_add(mp, name, len, ino, (unsigned char)rec[18], check) != 0)
-				goto out;
-		}
 	}
-out:
 	close(fd);
 	return found;
 }
