@@ -283,39 +283,63 @@ const struct nopyc_rules *shim_config(void)
 	return rules;
 }
 
-/* The start of the mapping that holds address `a` (/proc/self/maps, whose
- * lines begin "START-END "), or 0 if unknown. */
+/* The hexadecimal number at *p (advanced past it). */
+static uintptr_t hex(const char **p)
+{
+	uintptr_t v = 0;
+	for (const char *s = *p;; s++) {
+		unsigned c = (unsigned char)*s;
+		unsigned d = c - '0' < 10 ? c - '0' : (c | 0x20) - 'a' < 6 ? (c | 0x20) - 'a' + 10 : 16;
+		if (d == 16) {
+			*p = s;
+			return v;
+		}
+		v = v * 16 + d;
+	}
+}
+
+/* The start of the mapping that holds address `a`, or 0 if unknown: the
+ * last line of /proc/self/maps (sorted by address, each line "START-END
+ * ...") that starts at or below `a`, if it ends above it. */
 static uintptr_t mapping_start(uintptr_t a)
 {
 	int fd = REAL(open)("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	uintptr_t lo = 0, hi = 0, found = 0;
-	int field = 0;  /* 0 START, 1 END, 2 the rest of the line */
-	char buf[512];
-	ssize_t got;
-	while (!found && ((got = read(fd, buf, sizeof buf)) > 0 || (got < 0 && errno == EINTR))) {
-		for (ssize_t i = 0; i < got && !found; i++) {
-			char c = buf[i];
-			int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-			if (field < 2 && v >= 0) {
-				if (field == 0)
-					lo = lo * 16 + (uintptr_t)v;
-				else
-					hi = hi * 16 + (uintptr_t)v;
-			} else if (field == 0 && c == '-') {
-				field = 1;
-			} else {
-				if (field == 1 && lo <= a && a < hi)
-					found = lo;
-				field = c == '\n' ? 0 : 2;
-				if (c == '\n')
-					lo = hi = 0;
+	uintptr_t lo = 0, hi = 0;
+	char buf[2048];
+	size_t have = 0;
+	for (;;) {
+		ssize_t got = read(fd, buf + have, sizeof buf - 1 - have);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		have += (size_t)got;
+		buf[have] = '\0';
+		const char *line = buf, *nl;
+		while ((nl = memchr(line, '\n', (size_t)(buf + have - line)))) {
+			const char *p = line;
+			uintptr_t start = hex(&p);
+			if (start > a)
+				goto done;   /* past it: the lines are in address order */
+			if (*p == '-') {
+				p++;
+				lo = start;
+				hi = hex(&p);
 			}
+			line = nl + 1;
 		}
+		/* the part of a line the read cut off, to its front (a line
+		 * longer than the buffer, a long file name, is dropped) */
+		have = (size_t)(buf + have - line);
+		memmove(buf, line, have);
+		if (have == sizeof buf - 1)
+			have = 0;
 	}
+done:
 	close(fd);
-	return found;
+	return lo <= a && a < hi ? lo : 0;
 }
 
 /* The start-up's frames (the configuration, TARGETs checked component by
