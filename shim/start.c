@@ -309,6 +309,7 @@ static uintptr_t mapping_start(uintptr_t a)
 	uintptr_t lo = 0, hi = 0;
 	char buf[2048];
 	size_t have = 0;
+	int skip = 0;   /* in the rest of a line longer than buf */
 	for (;;) {
 		ssize_t got = read(fd, buf + have, sizeof buf - 1 - have);
 		if (got < 0 && errno == EINTR)
@@ -318,6 +319,14 @@ static uintptr_t mapping_start(uintptr_t a)
 		have += (size_t)got;
 		buf[have] = '\0';
 		const char *line = buf, *nl;
+		if (skip) {
+			if (!(nl = memchr(buf, '\n', have))) {
+				have = 0;
+				continue;
+			}
+			line = nl + 1;
+			skip = 0;
+		}
 		while ((nl = memchr(line, '\n', (size_t)(buf + have - line)))) {
 			const char *p = line;
 			uintptr_t start = hex(&p);
@@ -330,12 +339,14 @@ static uintptr_t mapping_start(uintptr_t a)
 			}
 			line = nl + 1;
 		}
-		/* the part of a line the read cut off, to its front (a line
-		 * longer than the buffer, a long file name, is dropped) */
+		/* the part of a line the read cut off, to its front; a line
+		 * longer than the buffer (a long file name) is passed over */
 		have = (size_t)(buf + have - line);
 		memmove(buf, line, have);
-		if (have == sizeof buf - 1)
+		if (have == sizeof buf - 1) {
 			have = 0;
+			skip = 1;
+		}
 	}
 done:
 	close(fd);
