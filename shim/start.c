@@ -298,15 +298,17 @@ static uintptr_t hex(const char **p)
 	}
 }
 
-/* The start of the mapping that holds address `a`, or 0 if unknown: the
- * last line of /proc/self/maps (sorted by address, each line "START-END
- * ...") that starts at or below `a`, if it ends above it. */
-static uintptr_t mapping_start(uintptr_t a)
+/* The start of the main thread's stack mapping if it holds address `a`,
+ * else 0: the last line of /proc/self/maps (sorted by address, each line
+ * "START-END ...") that starts at or below `a`, if it ends above it and is
+ * "[stack]". */
+static uintptr_t stack_start(uintptr_t a)
 {
 	int fd = REAL(open)("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	uintptr_t lo = 0, hi = 0;
+	int stack = 0;
 	char buf[2048];
 	size_t have = 0;
 	int skip = 0;   /* in the rest of a line longer than buf */
@@ -336,6 +338,7 @@ static uintptr_t mapping_start(uintptr_t a)
 				p++;
 				lo = start;
 				hi = hex(&p);
+				stack = nl - line >= 7 && memcmp(nl - 7, "[stack]", 7) == 0;
 			}
 			line = nl + 1;
 		}
@@ -350,16 +353,18 @@ static uintptr_t mapping_start(uintptr_t a)
 	}
 done:
 	close(fd);
-	return lo <= a && a < hi ? lo : 0;
+	return stack && lo <= a && a < hi ? lo : 0;
 }
 
 /* The start-up's frames (the configuration, TARGETs checked component by
  * component, the command line: some 50 KiB deep) would leave their stack
  * pages resident for the life of the process, deeper than many programs
  * ever reach.  Nothing below the constructor's frame is live once it is
- * done, so those pages are handed back (MADV_DONTNEED: a later touch gets
- * a zero page): a few pages below this frame are kept (the calls made from
- * here), and nothing outside the mapping that holds the stack is touched. */
+ * done (the start-up itself has just written over it), so those pages are
+ * handed back (MADV_DONTNEED: a later touch gets a zero page): from 16 KiB
+ * below this frame (the calls made from here) down to 128 KiB, within the
+ * main thread's stack mapping only (a constructor run by dlopen on another
+ * thread's stack, or on a stack of the program's own making, leaves it). */
 static void release_stack(void)
 {
 	int saved = errno;
@@ -367,11 +372,11 @@ static void release_stack(void)
 	uintptr_t page = (uintptr_t)getauxval(AT_PAGESZ);
 	if (page == 0 || (page & (page - 1)))
 		page = 4096;
-	uintptr_t top = ((uintptr_t)&here & ~(page - 1)) - 4 * page;
-	uintptr_t low = mapping_start((uintptr_t)&here);
+	uintptr_t top = ((uintptr_t)&here - 16 * 1024) & ~(page - 1);
+	uintptr_t low = stack_start((uintptr_t)&here);
 	if (low && top > low) {
-		if (top - low > 256 * 1024)
-			low = top - 256 * 1024;
+		if (top - low > 128 * 1024)
+			low = (top - 128 * 1024) & ~(page - 1);
 		madvise((void *)low, top - low, MADV_DONTNEED);
 	}
 	errno = saved;
