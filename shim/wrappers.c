@@ -52,10 +52,12 @@ static inline const char *UNCHECKED(const char *p)
 		return fail;                                                  \
 	}                                                                     \
 	struct plan pl;                                                       \
+	/* only a line without at-form needs room for a /proc path */         \
+	char fdpath[HAS_AT(__VA_ARGS__) ? 1 : PLAN_FDPATH_SIZE];              \
 	__typeof__(real ARGS) r = fail;                                       \
 	int D = -1;                                                           \
 	switch (plan_path1_begin(&pl, call, dirfd, path, ONCE,                \
-	                         HAS_AT(__VA_ARGS__), &P)) {                  \
+	                         HAS_AT(__VA_ARGS__) ? NULL : fdpath, &P)) {  \
 	case PLAN_FAIL:                                                       \
 		ON_FAIL;                                                      \
 		errno = pl.d.err;                                             \
@@ -223,9 +225,10 @@ static COLD void template_fill(char *path, int suffixlen)
 			return fail;                                          \
 		}                                                             \
 		struct plan pl;                                               \
+		char fdpath[PLAN_FDPATH_SIZE];                                \
 		ret r = fail;                                                 \
 		switch (plan_path1_begin(&pl, CALL_TEMPLATE(suffixlen), AT_FDCWD, \
-		                         path, 1, 0, &first)) {               \
+		                         path, 1, fdpath, &first)) {          \
 		case PLAN_DONE:         /* not for a template */              \
 		case PLAN_FAIL:                                               \
 			errno = pl.d.err;                                     \
