@@ -418,21 +418,19 @@ static COLD void template_fill(char *path, int suffixlen)
 		return merged MARGS;                                          \
 	}
 
-/* WRITEFD: write and its kin on a descriptor; watch_NAME (watch.c) while
- * a redirected temp file is open (a pyc cut short is never published).
- * Every process writes: the exported part only reads the slot and the
- * count (as HOT does, no lookup, no stack frame) and tail-calls libc. */
+/* WRITEFD: write and its kin; watch_NAME (watch.c) while a redirected temp
+ * file is open (a pyc cut short is never published).  Every process writes:
+ * the exported part reads slot and count as HOT does, and tail-calls libc. */
 #define WRITEFD(name, params, ARGS)                                           \
 	static COLD ssize_t name##_slow SLOW_PARAMS params                    \
 	{                                                                     \
 		REAL_FROM_SLOW(name);                                         \
-		if (!real) {                                                  \
-			errno = ENOSYS;                                       \
-			return -1;                                            \
-		}                                                             \
-		if (!__atomic_load_n(&watch_count, __ATOMIC_RELAXED))         \
+		if (real && __atomic_load_n(&watch_count, __ATOMIC_RELAXED))  \
+			return watch_##name ARGS_WITH_REAL ARGS;              \
+		if (real)                                                     \
 			return real ARGS;                                     \
-		return watch_##name ARGS_WITH_REAL ARGS;                      \
+		errno = ENOSYS;                                               \
+		return -1;                                                    \
 	}                                                                     \
 	EXPORT ssize_t name params                                            \
 	{                                                                     \
