@@ -10,7 +10,7 @@ WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-
 # The null checks stay even where libc headers declare a path nonnull: a
 # caller's NULL must reach libc and come back EFAULT, not crash in the shim.
 SHIMFLAGS = -std=gnu11 -fPIC -fvisibility=hidden -fno-delete-null-pointer-checks \
-            -D_GNU_SOURCE -DNOPYC_SONAME='"libnopyc.so"' -Iinclude -Ishim $(WARN) $(SYSCONF)
+            -ffunction-sections -fdata-sections -D_GNU_SOURCE -DNOPYC_SONAME='"libnopyc.so"' -Iinclude -Ishim $(WARN) $(SYSCONF)
 SYSCONF   = -DNOPYC_SYSCONF='"$(SYSCONFDIR)/nopyc.conf"'
 # The one version string: scripts/nopyc's; the library and nopyc-explain
 # record it as a what(1) string, "@(#)libnopyc VERSION".
@@ -24,8 +24,8 @@ SHIM_SRC = $(CORE_SRC) shim/real.c shim/sys.c shim/start.c shim/diag.c \
            shim/parents.c shim/wrappers.c shim/said.c shim/version.c \
            shim/call.c shim/fresh.c shim/merge.c \
            shim/stream.c shim/remove.c shim/rename.c shim/watch.c shim/view.c \
-           shim/cpu.c
-HEADERS  = include/nopyc.h $(wildcard shim/*.h) shim/wrappers.def
+           shim/cpu.c shim/dirents.c
+HEADERS  = $(wildcard include/*.h) $(wildcard shim/*.h) shim/wrappers.def
 
 SHIM_OBJ = $(SHIM_SRC:shim/%.c=$(BUILD)/obj/%.o)
 
@@ -56,6 +56,7 @@ OBJFLAGS_fresh  = $(SMALL)
 OBJFLAGS_merge  = $(SMALL)
 OBJFLAGS_stream = $(SMALL)
 OBJFLAGS_remove = $(SMALL)
+OBJFLAGS_dirents = $(SMALL)
 OBJFLAGS_rename = $(SMALL)
 OBJFLAGS_watch  = $(SMALL)
 OBJFLAGS_rules  = $(SMALL)
@@ -73,11 +74,12 @@ $(BUILD)/obj/%.o: shim/%.c $(HEADERS) | $(BUILD)/obj
 	$(CC) $(SHIMFLAGS) $(CFLAGS) $(OBJFLAGS_$*) -c -o $@ $<
 
 # One read-only segment and one executable one, not three: no page of
-# padding between them in the file.
+# padding between them in the file.  shim/layout.ld orders the code (each
+# function in its own section) so that a process touches few pages of it.
 # The SONAME tells a second copy of the library that it is one (start.c).
-$(BUILD)/libnopyc.so: $(SHIM_OBJ)
-	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,-z,noseparate-code -Wl,-soname,libnopyc.so \
-	    -o $@ $(SHIM_OBJ) -ldl
+$(BUILD)/libnopyc.so: $(SHIM_OBJ) shim/layout.ld
+	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,-z,noseparate-code -Wl,-T,shim/layout.ld \
+	    -Wl,-soname,libnopyc.so -o $@ $(SHIM_OBJ) -ldl
 
 $(BUILD)/obj:
 	mkdir -p $@
@@ -124,7 +126,7 @@ clean:
 EXPLAIN_OBJ = $(CORE_SRC:shim/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/nopyc-explain.o
 all: $(BUILD)/nopyc-explain
 
-$(BUILD)/obj/nopyc-explain.o: scripts/nopyc-explain.c include/nopyc.h scripts/nopyc | $(BUILD)/obj
+$(BUILD)/obj/nopyc-explain.o: scripts/nopyc-explain.c include/nopyc.h include/nopyc-libc.h scripts/nopyc | $(BUILD)/obj
 	$(CC) $(SHIMFLAGS) $(CFLAGS) $(VERSIONFLAGS) -c -o $@ $<
 
 $(BUILD)/nopyc-explain: $(EXPLAIN_OBJ)

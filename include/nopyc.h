@@ -26,7 +26,7 @@ struct nopyc_stat {
  * preloaded process a wrapped name would bind to the shim's own wrapper):
  * the layer that loads it passes them in.  The shim passes the real
  * symbols (RTLD_NEXT); the tools and tests pass libc's own, with
- * NOPYC_SYS_LIBC. */
+ * NOPYC_SYS_LIBC (nopyc-libc.h). */
 struct nopyc_sys {
 	int (*open)(const char *path, int flags, ...);
 	int (*openat)(int dirfd, const char *path, int flags, ...);
@@ -38,12 +38,6 @@ struct nopyc_sys {
 	/* realpath(3): resolving a rule's literal prefix (nopyc_rules_resolve_links) */
 	char *(*realpath)(const char *path, char *resolved);
 };
-
-/* Initialiser for a program that is not preloaded (needs <fcntl.h>,
- * <stdlib.h>, <sys/stat.h>, <unistd.h>); FSTAT is its own function filling a
- * struct nopyc_stat from fstat(2):
- *     static const struct nopyc_sys sys = NOPYC_SYS_LIBC(my_fstat); */
-#define NOPYC_SYS_LIBC(FSTAT) { open, openat, mkdirat, fchmodat, readlinkat, FSTAT, close, realpath }
 
 /* The system configuration file, read when the environment gives no rules
  * (and always in secure execution).  `make SYSCONFDIR=...` sets it. */
@@ -358,7 +352,9 @@ struct nopyc_caller {
  * when `path` is absolute), for `who` (NULL: euid 0, every TARGET
  * acceptable).  Returns the verdict (also stored in *d).  PASS when the path
  * is not a cache path, cannot be normalised, or no rule matches.  Uses no
- * allocation and no system call (who->target_ok may). */
+ * allocation and no system call (who->target_ok may).  `base` may be in
+ * d->buf + NOPYC_PATH_MAX (NOPYC_PATH_MAX bytes): it is read before
+ * anything is written there, which saves a caller a buffer. */
 enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
                                 const struct nopyc_caller *who,
                                 enum nopyc_op op, const char *base,

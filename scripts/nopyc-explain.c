@@ -16,6 +16,7 @@
  * with NOPYC_STRICT=1, the program would be stopped; 125 usage.
  */
 #include "nopyc.h"
+#include "nopyc-libc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,19 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int libc_fstat(int fd, struct nopyc_stat *out)
-{
-	struct stat st;
-	if (fstat(fd, &st) != 0)
-		return -1;
-	out->dev = (unsigned long long)st.st_dev;
-	out->ino = (unsigned long long)st.st_ino;
-	out->uid = (unsigned)st.st_uid;
-	out->mode = (unsigned)st.st_mode;
-	return 0;
-}
-
-static const struct nopyc_sys sys = NOPYC_SYS_LIBC(libc_fstat);
+static const struct nopyc_sys sys = NOPYC_SYS_LIBC;
 
 /* The TARGET checks use this one: mkdirat notes that the library would
  * make TARGET (its parent passed every check) and makes nothing, so a
@@ -51,7 +40,7 @@ static int no_mkdirat(int dirfd, const char *path, mode_t mode)
 	return -1;
 }
 static const struct nopyc_sys sys_nomake = {
-	open, openat, no_mkdirat, fchmodat, readlinkat, libc_fstat, close
+	open, openat, no_mkdirat, fchmodat, readlinkat, nopyc_libc_fstat, close
 };
 
 /* The version, as the library records it (what(1)): the same build. */

@@ -114,9 +114,9 @@ COLD FILE *freopen_sink(FILE *(*real)(const char *, const char *, FILE *),
 static const char *at_target(struct plan *pl)
 {
 	pl->at = 1;
-	if (pl->has_at)
+	if (!pl->fdpath)
 		return pl->d.rel;
-	const char *p = at_fdpath(pl->fdpath, sizeof pl->fdpath, pl->tfd, pl->d.rel);
+	const char *p = at_fdpath(pl->fdpath, PLAN_FDPATH_SIZE, pl->tfd, pl->d.rel);
 	if (!p)
 		pl->d.err = errno;
 	return p;
@@ -161,7 +161,7 @@ static int tree_fault(int e)
 }
 
 COLD enum plan_step plan_path1_begin(struct plan *pl, struct call c, int dirfd,
-                                     const char *path, int once, int has_at,
+                                     const char *path, int once, char *fdpath,
                                      const char **first)
 {
 	enum nopyc_op op = c.op;
@@ -170,7 +170,7 @@ COLD enum plan_step plan_path1_begin(struct plan *pl, struct call c, int dirfd,
 	pl->calls = 0;
 	pl->once = once;
 	pl->at = 0;
-	pl->has_at = has_at;
+	pl->fdpath = fdpath;
 	pl->tfd = -1;
 	pl->own_tfd = 0;
 	pl->passed = 0;

@@ -38,25 +38,31 @@ struct plan {
 	int saved_errno;
 	int calls;              /* real calls made so far */
 	int once;               /* the real call may be made only once */
-	int at;                 /* this call is made at TARGET, by the at-form */
-	int has_at;             /* the line has an at-form */
+	int at;                 /* this call is made at TARGET (by the at-form,
+	                         * or on fdpath) */
 	int tfd;                /* D: TARGET's fd, proven; -1 if none */
 	int own_tfd;            /* tfd is this call's own: closed at the end */
 	int passed;             /* denied, but the kernel changes nothing there
 	                         * (rofs_errno 0): the call goes through */
 	enum plan_step fallback; /* discard: its tree could not take the call;
 	                          * PLAN_SINK or PLAN_SUCCEED as without one */
-	char fdpath[NOPYC_PATH_MAX + 32];  /* the /proc path, lines without at-form */
 	int done;               /* PLAN_DONE: 0 or -1 */
+	/* a line without at-form: the wrapper's buffer (PLAN_FDPATH_SIZE) for
+	 * the /proc path; NULL for a line with one, whose frame needs none */
+	char *fdpath;
 };
+
+/* The size of a wrapper's fdpath buffer: /proc/self/fd/D/ and a path. */
+#define PLAN_FDPATH_SIZE (NOPYC_PATH_MAX + 32)
 
 /* Decide call `c` on `path` (relative to `dirfd`).  PLAN_CALL: call with
  * *first (at TARGET, or at discard's tree, when pl->at); PLAN_FAIL: fail
  * with pl->d.err (under deny, what a read-only mount says: rofs_errno);
- * PLAN_SUCCEED / PLAN_SINK: do not call.  `has_at`: the line has an
- * at-form. */
+ * PLAN_SUCCEED / PLAN_SINK: do not call.  `fdpath`: NULL when the line
+ * has an at-form, else a buffer of PLAN_FDPATH_SIZE bytes for the call's
+ * /proc/self/fd/D/PATH. */
 enum plan_step plan_path1_begin(struct plan *pl, struct call c, int dirfd,
-                                const char *path, int once, int has_at,
+                                const char *path, int once, char *fdpath,
                                 const char **first);
 
 /* After a real call: the path to call again with, or NULL (errno as the

@@ -44,7 +44,9 @@ enum nopyc_verdict call_decide(enum nopyc_op op, int dirfd, const char *path,
                               struct nopyc_decision *d)
 {
 	int saved = errno;
-	char base[NOPYC_PATH_MAX];
+	/* the directory's name in the half of d->buf nopyc_decide reads it
+	 * from before writing there (nopyc.h): no 4 KiB more of stack */
+	char *base = d->buf + NOPYC_PATH_MAX;
 	const char *b = NULL;
 	enum nopyc_verdict v = NOPYC_PASS;
 	/* %u and the TARGETs are the effective uid's at this call */
@@ -53,7 +55,7 @@ enum nopyc_verdict call_decide(enum nopyc_op op, int dirfd, const char *path,
 	d->verdict = NOPYC_PASS;
 	d->kind = NOPYC_NOT_CACHE;
 	if (path[0] != '/') {
-		b = call_dir_path(dirfd, base, sizeof base);
+		b = call_dir_path(dirfd, base, NOPYC_PATH_MAX);
 		if (!b)
 			goto out;
 	}

@@ -24,6 +24,19 @@ static int target_ok(const struct nopyc_caller *who, const struct nopyc_rule *r)
 	       (!who || !who->target_ok || who->target_ok(r, who->euid, who->ctx));
 }
 
+/* The rule for `subject`, a cache under a pycache prefix: matched as the
+ * __pycache__ path of the source it stands for, so per-path rules reach
+ * it.  Out of line: its buffer is off the stack of every other decision
+ * (and while a TARGET is checked). */
+static __attribute__((noinline)) const struct nopyc_rule *
+match_prefixed(const struct nopyc_rules *rules, const char *subject)
+{
+	char stand_for[NOPYC_PATH_MAX];
+	if (nopyc_prefix_stand_for(rules, subject, stand_for, sizeof stand_for) > 0)
+		subject = stand_for;
+	return nopyc_rules_match(rules, subject);
+}
+
 enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
                                 const struct nopyc_caller *who,
                                 enum nopyc_op op, const char *base,
@@ -73,13 +86,9 @@ enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
 		scratch[stem] = '\0';
 		subject = scratch;
 	}
-	/* A cache under a pycache prefix is matched as the __pycache__ path
-	 * of the source it stands for, so per-path rules reach it. */
-	char stand_for[NOPYC_PATH_MAX];
-	if (rules->prefix_count && d->kind != NOPYC_CACHE_DIR &&
-	    nopyc_prefix_stand_for(rules, subject, stand_for, sizeof stand_for) > 0)
-		subject = stand_for;
-	const struct nopyc_rule *r = nopyc_rules_match(rules, subject);
+	const struct nopyc_rule *r = rules->prefix_count && d->kind != NOPYC_CACHE_DIR ?
+	                             match_prefixed(rules, subject) :
+	                             nopyc_rules_match(rules, subject);
 	d->rule = r;
 	if (!r)
 		return verdict(d, NOPYC_PASS, 0);

@@ -101,7 +101,9 @@ static const char *const verdict_names[] = {
 
 static unsigned long counts[NOPYC_REDIRECT + 2];  /* per action, + no rule */
 
-static void log_line(const char *call, const struct nopyc_decision *d,
+/* Out of line, as say_target: their buffers (a log line, a TARGET's
+ * name) stay off the stack of every call that has nothing to log or say. */
+static __attribute__((noinline)) void log_line(const char *call, const struct nopyc_decision *d,
                      int failed, int err)
 {
 	struct line l = { .len = 0 };
@@ -154,6 +156,9 @@ static int full(const char *dir)
 	return statvfs(dir, &fs) == 0 && fs.f_bavail == 0;
 }
 
+static int said_target;
+static void say_target(const struct nopyc_decision *d, int failed);
+
 void shim_after(const char *call, const struct nopyc_decision *d, int failed)
 {
 	if (d->kind == NOPYC_NOT_CACHE)
@@ -166,12 +171,16 @@ void shim_after(const char *call, const struct nopyc_decision *d, int failed)
 		log_line(call, d, failed, err);
 	/* A failing TARGET is reported once per process; Python carries on
 	 * without the cache, as it would on any unwritable directory. */
-	if (d->verdict != NOPYC_MAPPED || !d->mapped || !d->rule ||
-	    d->rule->action != NOPYC_REDIRECT)
-		goto out;  /* discard's tree failing falls back: nothing to say */
-	static int said_target;
-	if (__atomic_load_n(&said_target, __ATOMIC_RELAXED))
-		goto out;
+	if (d->verdict == NOPYC_MAPPED && d->mapped && d->rule &&
+	    d->rule->action == NOPYC_REDIRECT &&   /* discard's tree falls back */
+	    !__atomic_load_n(&said_target, __ATOMIC_RELAXED))
+		say_target(d, failed);
+	errno = err;
+}
+
+/* What a redirect call into TARGET that failed, or found it full, says. */
+static __attribute__((noinline, cold)) void say_target(const struct nopyc_decision *d, int failed)
+{
 	char target[NOPYC_PATH_MAX];
 	size_t tlen = d->target_len < sizeof target ? d->target_len : sizeof target - 1;
 	memcpy(target, d->mapped, tlen);
@@ -192,8 +201,6 @@ void shim_after(const char *call, const struct nopyc_decision *d, int failed)
 		shim_say(&said_target, "redirect TARGET ", target,
 		         ": no space left; caches are not being saved");
 	}
-out:
-	errno = err;
 }
 
 __attribute__((destructor)) static void shim_stats(void)

@@ -164,7 +164,7 @@ static void remap(struct nopyc_decision *d, const char *target, size_t tlen,
  * TARGET there.  1 with d->mapped naming that copy. */
 static int resolved_copy(int tfd, struct nopyc_decision *d)
 {
-	char dir[NOPYC_PATH_MAX], real[PATH_MAX], alt[NOPYC_PATH_MAX];
+	char dir[NOPYC_PATH_MAX], real[PATH_MAX];
 	char target[NOPYC_PATH_MAX];
 	long tl = nopyc_target_expand(d->rule, d->euid, target, sizeof target);
 	if (tl < 0)
@@ -185,18 +185,18 @@ static int resolved_copy(int tfd, struct nopyc_decision *d)
 			return 0;
 	}
 	size_t rlen = strlen(real);
-	if (strcmp(real, dir) == 0 || rlen + strlen(path + cut) >= sizeof alt ||
+	if (strcmp(real, dir) == 0 || rlen + strlen(path + cut) >= sizeof dir ||
 	    is_under(real, target, tlen))
 		return 0;
-	memcpy(alt, real, rlen);
-	strcpy(alt + rlen, path + cut);
+	/* the same cache under the resolved directory, in dir's place;
+	 * d->path (the first half of d->buf) outlives the remaps */
+	memcpy(dir, real, rlen);
+	strcpy(dir + rlen, path + cut);
 	st_t t;
-	char keep[NOPYC_PATH_MAX];
-	strcpy(keep, d->path);
-	remap(d, target, tlen, alt);
+	remap(d, target, tlen, dir);
 	if (LSTATAT(tfd, d->rel, &t) == 0)
 		return 1;
-	remap(d, target, tlen, keep);
+	remap(d, target, tlen, d->path);
 	return 0;
 }
 

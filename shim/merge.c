@@ -6,6 +6,7 @@
 #include "merge.h"
 #include "at.h"
 #include "call.h"
+#include "dirents.h"
 #include "diag.h"
 #include "start.h"
 #include "stream.h"
@@ -14,7 +15,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 static int is_under(const char *path, const char *dir, size_t len)
@@ -44,52 +44,42 @@ static unsigned scan(struct merged **mp, int primary_fd, const char *dir,
 		return 0;
 	const struct nopyc_rules *rules = shim_config();
 	const struct nopyc_caller who = { (unsigned)geteuid(), shim_target_ok, NULL };
-	char buf[4096];
-	char path[NOPYC_PATH_MAX];
-	size_t dlen = strlen(dir);
+	char buf[2048];
+	struct dirents it;
+	struct dirents_entry e;
 	struct nopyc_decision d;
 	unsigned found = 0;
-	for (;;) {
-		long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
-		if (got <= 0)
+	dirents_start(&it, fd, buf, sizeof buf);
+	while (dirents_next(&it, &e)) {
+		/* dir/name, made by the core (too long: no verdict) */
+		if (nopyc_decide(rules, &who, NOPYC_OP_READ, dir, e.name, &d) != NOPYC_OVERLAY ||
+		    d.rule->action != NOPYC_REDIRECT ||
+		    (d.rule != rule && strcmp(d.rule->target, rule->target) != 0))
+			continue;
+		struct stat st;
+		if (primary_fd >= 0 &&
+		    (REAL(fstatat)(primary_fd, e.name, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+		     errno != ENOENT))
+			continue;
+		found++;
+		if (!mp || stream_add(mp, e.name, e.len, e.ino, e.type, check) != 0)
 			break;
-		for (long off = 0; off < got;) {
-			/* struct linux_dirent64: ino, off, reclen, type, name */
-			const char *rec = buf + off;
-			unsigned short reclen;
-			memcpy(&reclen, rec + 16, sizeof reclen);
-			off += reclen;
-			const char *name = rec + 19;
-			size_t len = strlen(name);
-			if ((name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.'))) ||
-			    dlen + 1 + len >= sizeof path)
-				continue;
-			memcpy(path, dir, dlen);
-			path[dlen] = '/';
-			memcpy(path + dlen + 1, name, len + 1);
-			if (dlen == 1)
-				memmove(path + 1, path + 2, len + 1);   /* dir "/" */
-			if (nopyc_decide(rules, &who, NOPYC_OP_READ, NULL, path, &d) != NOPYC_OVERLAY ||
-			    d.rule->action != NOPYC_REDIRECT ||
-			    (d.rule != rule && strcmp(d.rule->target, rule->target) != 0))
-				continue;
-			struct stat st;
-			if (primary_fd >= 0 &&
-			    (REAL(fstatat)(primary_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-			     errno != ENOENT))
-				continue;
-			found++;
-			if (!mp)
-				goto out;
-			unsigned long long ino;
-			memcpy(&ino, rec, sizeof ino);
-			if (stream_add(mp, name, len, ino, (unsigned char)rec[18], check) != 0)
-				goto out;
-		}
 	}
-out:
 	close(fd);
 	return found;
+}
+
+/* Is `dir` inside rule r's TARGET for `euid` (1), outside it (0), or has
+ * that TARGET no name for this euid (-1)?  Out of line: its buffer is off
+ * the stack while the counterparts are read. */
+static __attribute__((noinline)) int in_target(const char *dir, const struct nopyc_rule *r,
+                                               unsigned euid)
+{
+	char target[NOPYC_PATH_MAX];
+	long tlen = nopyc_target_expand(r, euid, target, sizeof target);
+	if (tlen < 0)
+		return -1;
+	return is_under(dir, target, (size_t)tlen);
 }
 
 /* Every counterpart of the non-cache directory `dir`: TARGET + dir, for
@@ -108,11 +98,10 @@ int merge_counterparts(const char *dir,
 		const struct nopyc_rule *r = &rules->rule[i];
 		if (r->action != NOPYC_REDIRECT)
 			continue;
-		char target[NOPYC_PATH_MAX];
-		long tlen = nopyc_target_expand(r, euid, target, sizeof target);
-		if (tlen < 0)
+		int inside = in_target(dir, r, euid);
+		if (inside < 0)
 			continue;
-		if (is_under(dir, target, (size_t)tlen))
+		if (inside)
 			return 0;   /* inside a TARGET: TARGET's own tree */
 		int seen = 0;
 		for (size_t j = 0; j < i && !seen; j++)
@@ -209,54 +198,84 @@ static void merge_cache_dir(DIR *dir, struct nopyc_decision *d)
 	errno = saved;
 }
 
-DIR *merge_opendir(DIR *(*real)(const char *), const char *path)
+/* `path` relative to `dirfd`, made absolute and normal into abs
+ * (NOPYC_PATH_MAX bytes): 1, or 0 when it has no name we can learn.  The
+ * directory's name, for a relative path, in a frame of its own. */
+static __attribute__((noinline)) int absolute_below(int dirfd, const char *path, char *abs)
+{
+	char base[NOPYC_PATH_MAX];
+	const char *b = call_dir_path(dirfd, base, sizeof base);
+	return b && *b && nopyc_path_normalise(b, path, abs, NOPYC_PATH_MAX) > 0;
+}
+
+static int absolute(int dirfd, const char *path, char *abs)
+{
+	if (path[0] == '/')
+		return nopyc_path_normalise(NULL, path, abs, NOPYC_PATH_MAX) > 0;
+	return absolute_below(dirfd, path, abs);
+}
+
+/* opendir of a cache candidate: the decision.  0 when the path proves no
+ * cache path after all (merge_opendir goes on), else 1 with *out the
+ * result (errno set). */
+static __attribute__((noinline)) int opendir_cache(DIR *(*real)(const char *),
+                                                   const char *path, DIR **out)
 {
 	struct nopyc_decision d;
 	DIR *dir;
-	if (!path)
-		return real(path);   /* EFAULT from libc */
-	if (nopyc_path_is_candidate(path)) {
-		enum nopyc_verdict v = call_decide(NOPYC_OP_READ, AT_FDCWD, path, &d);
-		if (v == NOPYC_OVERLAY && d.rule->action == NOPYC_REDIRECT) {
-			/* A cache directory: the original (TARGET's entries
-			 * join it) when there is one, else TARGET's copy. */
-			dir = real(path);
-			if (dir) {
-				merge_cache_dir(dir, &d);
-			} else if (errno == ENOENT) {
-				int own = 0;
-				int tfd = shim_target_fd(d.rule, d.euid, &own);
-				if (tfd >= 0) {
-					dir = at_opendir(tfd, d.rel);
-					if (own) {
-						int e = errno;
-						close(tfd);
-						errno = e;
-					}
-				} else {
-					errno = ENOENT;
+	enum nopyc_verdict v = call_decide(NOPYC_OP_READ, AT_FDCWD, path, &d);
+	if (v == NOPYC_OVERLAY && d.rule->action == NOPYC_REDIRECT) {
+		/* A cache directory: the original (TARGET's entries join
+		 * it) when there is one, else TARGET's copy. */
+		dir = real(path);
+		if (dir) {
+			merge_cache_dir(dir, &d);
+		} else if (errno == ENOENT) {
+			int own = 0;
+			int tfd = shim_target_fd(d.rule, d.euid, &own);
+			if (tfd >= 0) {
+				dir = at_opendir(tfd, d.rel);
+				if (own) {
+					int e = errno;
+					close(tfd);
+					errno = e;
 				}
+			} else {
+				errno = ENOENT;
 			}
-			shim_after("opendir", &d, dir == NULL);
-			return dir;
 		}
-		if (d.kind != NOPYC_NOT_CACHE) {
-			dir = real(path);   /* reads of other actions go through */
-			shim_after("opendir", &d, dir == NULL);
-			return dir;
-		}
+	} else if (d.kind != NOPYC_NOT_CACHE) {
+		dir = real(path);   /* reads of other actions go through */
+	} else {
+		return 0;
 	}
-	dir = real(path);
-	if (!dir || shim_diag.dryrun)
-		return dir;
-	/* The lexical absolute path, as writes are mapped (not the resolved
-	 * one its descriptor would give). */
+	shim_after("opendir", &d, dir == NULL);
+	*out = dir;
+	return 1;
+}
+
+/* `dir`, libc's of `path` (not a cache directory), made a merged view.
+ * The lexical absolute path, as writes are mapped (not the resolved one
+ * its descriptor would give).  errno is kept. */
+static __attribute__((noinline)) void opendir_merge(DIR *dir, const char *path)
+{
 	int saved = errno;
-	char base[NOPYC_PATH_MAX], abs[NOPYC_PATH_MAX];
-	const char *b = path[0] == '/' ? NULL : call_dir_path(AT_FDCWD, base, sizeof base);
-	if ((path[0] == '/' || (b && *b)) && nopyc_path_normalise(b, path, abs, sizeof abs) > 0)
+	char abs[NOPYC_PATH_MAX];
+	if (absolute(AT_FDCWD, path, abs))
 		merge(dir, abs, -1, NULL, NULL);
 	errno = saved;
+}
+
+DIR *merge_opendir(DIR *(*real)(const char *), const char *path)
+{
+	DIR *dir;
+	if (!path)
+		return real(path);   /* EFAULT from libc */
+	if (nopyc_path_is_candidate(path) && opendir_cache(real, path, &dir))
+		return dir;
+	dir = real(path);
+	if (dir && !shim_diag.dryrun)
+		opendir_merge(dir, path);
 	return dir;
 }
 
@@ -287,11 +306,10 @@ DIR *merge_fdopendir(DIR *(*real)(int), int fd)
 /* The directory `path` relative to `dirfd`, opened as opendir would. */
 static DIR *open_at(int dirfd, const char *path)
 {
-	char base[NOPYC_PATH_MAX], abs[NOPYC_PATH_MAX];
+	char abs[NOPYC_PATH_MAX];
 	if (dirfd == AT_FDCWD || (path && path[0] == '/'))
 		return merge_opendir(REAL(opendir), path);
-	const char *b = call_dir_path(dirfd, base, sizeof base);
-	if (b && *b && nopyc_path_normalise(b, path, abs, sizeof abs) > 0)
+	if (path && absolute_below(dirfd, path, abs))
 		return merge_opendir(REAL(opendir), abs);
 	int fd = REAL(openat)(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)

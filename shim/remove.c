@@ -3,11 +3,11 @@
 
 #include "remove.h"
 #include "at.h"
+#include "dirents.h"
 #include "merge.h"
 
 #include <errno.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 int redirect_remove(int tfd, const struct nopyc_decision *d, int dir, int *target_err)
@@ -41,23 +41,12 @@ static void remove_empty_tree(int parent, const char *name, int depth)
 	if (fd < 0)
 		return;
 	char buf[1024];   /* small: this recurses */
-	for (;;) {
-		long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
-		if (got <= 0)
-			break;
-		for (long off = 0; off < got;) {
-			const char *rec = buf + off;
-			unsigned short reclen;
-			memcpy(&reclen, rec + 16, sizeof reclen);
-			off += reclen;
-			const char *sub = rec + 19;
-			size_t n = strlen(sub);
-			if (rec[18] != DT_DIR || (sub[0] == '.' && (n == 1 || (n == 2 && sub[1] == '.'))) ||
-			    depth > 24)
-				continue;
-			remove_empty_tree(fd, sub, depth + 1);
-		}
-	}
+	struct dirents it;
+	struct dirents_entry e;
+	dirents_start(&it, fd, buf, sizeof buf);
+	while (dirents_next(&it, &e))
+		if (e.type == DT_DIR && depth <= 24)
+			remove_empty_tree(fd, e.name, depth + 1);
 	close(fd);
 	REAL(unlinkat)(parent, name, AT_REMOVEDIR);
 }

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static struct nopyc_rules *published;
@@ -54,6 +55,36 @@ static int matters(const struct nopyc_rules *rules)
 	return m;
 }
 
+/* Is the loaded object `info` this copy of the library? */
+static int is_self(const struct dl_phdr_info *info)
+{
+	uintptr_t self = (uintptr_t)&is_self;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t start = (uintptr_t)info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && self >= start && self < start + ph->p_memsz)
+			return 1;
+	}
+	return 0;
+}
+
+/* dl_iterate_phdr: the file name this copy was loaded from (the loader's
+ * name for it, which dladdr would give) into *(const char **)arg. */
+static int own_name(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	if (!is_self(info))
+		return 0;
+	*(const char **)arg = info->dlpi_name;
+	return 1;
+}
+
+/* LD_PRELOAD's separators: the loader splits at blanks and colons. */
+static int preload_sep(char c)
+{
+	return c == ' ' || c == ':';
+}
+
 /* Whether LD_PRELOAD names this library (an entry with its file name, in
  * any directory spelling, $LIB included): then it was asked for by name,
  * and no configuration means deny **.  Otherwise it came from
@@ -62,23 +93,27 @@ static int matters(const struct nopyc_rules *rules)
  * elf/rtld.c, musl ldso/dynlink.c). */
 static int named_in_ld_preload(void)
 {
-	const char *list = getenv("LD_PRELOAD");
-	Dl_info info;
+	const char *list = getenv("LD_PRELOAD"), *file = NULL;
 	if (!list || !*list)
 		return 0;
-	if (!dladdr((void *)named_in_ld_preload, &info) || !info.dli_fname)
+	dl_iterate_phdr(own_name, &file);
+	if (!file || !*file)
 		return 1;  /* cannot tell: keep the default */
-	const char *self = strrchr(info.dli_fname, '/');
-	self = self ? self + 1 : info.dli_fname;
+	const char *self = strrchr(file, '/');
+	self = self ? self + 1 : file;
 	size_t n = strlen(self);
-	for (const char *p = list + strspn(list, " :"); *p; p += strspn(p, " :")) {
-		size_t len = strcspn(p, " :");
-		const char *base = p + len;
+	for (const char *p = list; *p;) {
+		while (preload_sep(*p))
+			p++;
+		const char *end = p;
+		while (*end && !preload_sep(*end))
+			end++;
+		const char *base = end;
 		while (base > p && base[-1] != '/')
 			base--;
-		if ((size_t)(p + len - base) == n && memcmp(base, self, n) == 0)
+		if ((size_t)(end - base) == n && n && memcmp(base, self, n) == 0)
 			return 1;
-		p += len;
+		p = end;
 	}
 	return 0;
 }
@@ -179,13 +214,8 @@ static int earlier_copy(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
 	int *found = arg;
-	uintptr_t self = (uintptr_t)&earlier_copy;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t start = (uintptr_t)info->dlpi_addr + ph->p_vaddr;
-		if (ph->p_type == PT_LOAD && self >= start && self < start + ph->p_memsz)
-			return 1;  /* this copy: stop looking */
-	}
+	if (is_self(info))
+		return 1;  /* this copy: stop looking */
 	const char *name = soname_of(info);
 	if (name && strcmp(name, NOPYC_SONAME) == 0)
 		*found = 1;
@@ -255,8 +285,108 @@ const struct nopyc_rules *shim_config(void)
 	return rules;
 }
 
+/* The hexadecimal number at *p (advanced past it). */
+static uintptr_t hex(const char **p)
+{
+	uintptr_t v = 0;
+	for (const char *s = *p;; s++) {
+		unsigned c = (unsigned char)*s;
+		unsigned d = c - '0' < 10 ? c - '0' : (c | 0x20) - 'a' < 6 ? (c | 0x20) - 'a' + 10 : 16;
+		if (d == 16) {
+			*p = s;
+			return v;
+		}
+		v = v * 16 + d;
+	}
+}
+
+/* The start of the main thread's stack mapping if it holds address `a`,
+ * else 0: the last line of /proc/self/maps (sorted by address, each line
+ * "START-END ...") that starts at or below `a`, if it ends above it and is
+ * "[stack]". */
+static uintptr_t stack_start(uintptr_t a)
+{
+	int fd = REAL(open)("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	uintptr_t lo = 0, hi = 0;
+	int stack = 0;
+	char buf[2048];
+	size_t have = 0;
+	int skip = 0;   /* in the rest of a line longer than buf */
+	for (;;) {
+		ssize_t got = read(fd, buf + have, sizeof buf - 1 - have);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		have += (size_t)got;
+		buf[have] = '\0';
+		const char *line = buf, *nl;
+		if (skip) {
+			if (!(nl = memchr(buf, '\n', have))) {
+				have = 0;
+				continue;
+			}
+			line = nl + 1;
+			skip = 0;
+		}
+		while ((nl = memchr(line, '\n', (size_t)(buf + have - line)))) {
+			const char *p = line;
+			uintptr_t start = hex(&p);
+			if (start > a)
+				goto done;   /* past it: the lines are in address order */
+			if (*p == '-') {
+				p++;
+				lo = start;
+				hi = hex(&p);
+				stack = nl - line >= 7 && memcmp(nl - 7, "[stack]", 7) == 0;
+			}
+			line = nl + 1;
+		}
+		/* the part of a line the read cut off, to its front; a line
+		 * longer than the buffer (a long file name) is passed over */
+		have = (size_t)(buf + have - line);
+		memmove(buf, line, have);
+		if (have == sizeof buf - 1) {
+			have = 0;
+			skip = 1;
+		}
+	}
+done:
+	close(fd);
+	return stack && lo <= a && a < hi ? lo : 0;
+}
+
+/* The start-up's frames (the configuration, TARGETs checked component by
+ * component, the command line: some 50 KiB deep) would leave their stack
+ * pages resident for the life of the process, deeper than many programs
+ * ever reach.  Nothing below the constructor's frame is live once it is
+ * done (the start-up itself has just written over it), so those pages are
+ * handed back (MADV_DONTNEED: a later touch gets a zero page): from 16 KiB
+ * below this frame (the calls made from here) down to 128 KiB, within the
+ * main thread's stack mapping only (a constructor run by dlopen on another
+ * thread's stack, or on a stack of the program's own making, leaves it). */
+static void release_stack(void)
+{
+	int saved = errno;
+	char here;
+	uintptr_t page = (uintptr_t)getauxval(AT_PAGESZ);
+	if (page == 0 || (page & (page - 1)))
+		page = 4096;
+	uintptr_t top = ((uintptr_t)&here - 16 * 1024) & ~(page - 1);
+	uintptr_t low = stack_start((uintptr_t)&here);
+	if (low && top > low) {
+		if (top - low > 128 * 1024)
+			low = (top - 128 * 1024) & ~(page - 1);
+		madvise((void *)low, top - low, MADV_DONTNEED);
+	}
+	errno = saved;
+}
+
 __attribute__((constructor)) static void shim_init(void)
 {
 	real_resolve_all();
 	shim_config();
+	release_stack();
 }

@@ -2,6 +2,7 @@
  * or a TARGET is never read through the library's own wrappers. */
 #include "sys.h"
 #include "real.h"
+#include "nopyc-libc.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -46,28 +47,8 @@ static ssize_t sys_readlinkat(int dirfd, const char *path, char *buf, size_t siz
 	return REAL(readlinkat)(dirfd, path, buf, size);
 }
 
-/* fstat64 on glibc: a 32-bit build's plain stat cannot hold every inode
- * number (EOVERFLOW); musl's stat is 64-bit already. */
-static int sys_fstat(int fd, struct nopyc_stat *out)
-{
-#ifdef __GLIBC__
-	struct stat64 st;
-	if (fstat64(fd, &st) != 0)
-		return -1;
-#else
-	struct stat st;
-	if (fstat(fd, &st) != 0)
-		return -1;
-#endif
-	out->dev = (unsigned long long)st.st_dev;
-	out->ino = (unsigned long long)st.st_ino;
-	out->uid = (unsigned)st.st_uid;
-	out->mode = (unsigned)st.st_mode;
-	return 0;
-}
-
 const struct nopyc_sys shim_sys = {
 	sys_open, sys_openat, sys_mkdirat, sys_fchmodat, sys_readlinkat,
-	sys_fstat, close,
+	nopyc_libc_fstat, close,
 	realpath,  /* not wrapped: libc's own */
 };

@@ -90,8 +90,9 @@ static int verify(const struct nopyc_rule *r, unsigned euid, int create,
 	return -1;
 }
 
-static int setup(struct slot *s, const struct nopyc_rule *r, unsigned euid,
-                 char *msg, size_t msgsz)
+/* Out of line: verify's buffers are on the stack only the once. */
+static __attribute__((noinline, cold)) int setup(struct slot *s, const struct nopyc_rule *r,
+                                                 unsigned euid, char *msg, size_t msgsz)
 {
 	struct nopyc_target_fd t;
 	int ok = verify(r, euid, 1, &t, msg, msgsz) == 0;
@@ -130,6 +131,25 @@ static struct slot *settled(const struct nopyc_rule *r, unsigned euid,
 	return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == SETUP ? NULL : s;
 }
 
+/* No slot to use: verified for this call alone (refusal as for
+ * shim_target_setup).  Out of line: its buffer is off the stack of every
+ * call that finds a slot. */
+static __attribute__((noinline, cold)) int setup_alone(const struct nopyc_rule *r, unsigned euid,
+                                                       char *msg, size_t msgsz)
+{
+	static int said;
+	struct nopyc_target_fd t;
+	char line[NOPYC_PATH_MAX + 640];
+	int usable = verify(r, euid, 1, &t, line, sizeof line) == 0;
+	if (usable)
+		shim_sys.close(t.fd);
+	else if (msg && msgsz)
+		snprintf(msg, msgsz, "%s", line);
+	else
+		shim_say(&said, line, "", "");
+	return usable;
+}
+
 int shim_target_setup(const struct nopyc_rule *r, unsigned euid,
                       char *msg, size_t msgsz)
 {
@@ -138,16 +158,7 @@ int shim_target_setup(const struct nopyc_rule *r, unsigned euid,
 	if (s) {
 		usable = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == READY;
 	} else {
-		static int said;
-		struct nopyc_target_fd t;
-		char line[NOPYC_PATH_MAX + 640];
-		usable = verify(r, euid, 1, &t, line, sizeof line) == 0;
-		if (usable)
-			shim_sys.close(t.fd);
-		else if (msg && msgsz)
-			snprintf(msg, msgsz, "%s", line);
-		else
-			shim_say(&said, line, "", "");
+		usable = setup_alone(r, euid, msg, msgsz);
 	}
 	errno = saved;
 	return usable;
@@ -159,6 +170,32 @@ int shim_target_ok(const struct nopyc_rule *r, unsigned euid, void *ctx)
 	return shim_target_setup(r, euid, NULL, 0);
 }
 
+/* The held fd of `s` (which was `fd`) no longer names the verified
+ * directory: reopen TARGET by name, verify it, and publish the new fd if it
+ * is the same directory.  Returns the fd; -1 to look again (another thread
+ * reopened it first); -2 gone.  Out of line, as the other rare paths
+ * below: their path buffers stay off the stack of every call that finds
+ * the held fd good. */
+static __attribute__((noinline, cold)) int reopen(struct slot *s, const struct nopyc_rule *r,
+                                                  unsigned euid, int fd)
+{
+	char target[NOPYC_PATH_MAX];
+	struct nopyc_target_fd t;
+	if (nopyc_target_expand(r, euid, target, sizeof target) < 0 ||
+	    nopyc_target_open(&shim_sys, target, euid, 0, &t, NULL, 0) != 0)
+		return -2;
+	if (t.dev != s->dev || t.ino != s->ino) {
+		shim_sys.close(t.fd);
+		return -2;
+	}
+	/* the old number is not ours any more: never close it */
+	if (__atomic_compare_exchange_n(&s->fd, &fd, t.fd, 0,
+	                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return t.fd;
+	shim_sys.close(t.fd);  /* another thread reopened it first */
+	return -1;
+}
+
 /* The held fd if it still names the verified directory; else reopened
  * (same directory required) and published.  -1, ENOENT: gone. */
 static int prove(struct slot *s, const struct nopyc_rule *r, unsigned euid)
@@ -168,23 +205,29 @@ static int prove(struct slot *s, const struct nopyc_rule *r, unsigned euid)
 		struct nopyc_stat st;
 		if (shim_sys.fstat(fd, &st) == 0 && st.dev == s->dev && st.ino == s->ino)
 			return fd;
-		char target[NOPYC_PATH_MAX];
-		struct nopyc_target_fd t;
-		if (nopyc_target_expand(r, euid, target, sizeof target) < 0 ||
-		    nopyc_target_open(&shim_sys, target, euid, 0, &t, NULL, 0) != 0)
+		int got = reopen(s, r, euid, fd);
+		if (got >= 0)
+			return got;
+		if (got == -2)
 			break;
-		if (t.dev != s->dev || t.ino != s->ino) {
-			shim_sys.close(t.fd);
-			break;
-		}
-		/* the old number is not ours any more: never close it */
-		if (__atomic_compare_exchange_n(&s->fd, &fd, t.fd, 0,
-		                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-			return t.fd;
-		shim_sys.close(t.fd);  /* another thread reopened it first */
 	}
 	errno = ENOENT;
 	return -1;
+}
+
+/* No slot to use: TARGET verified and opened for this call alone. */
+static __attribute__((noinline, cold)) int verify_alone(const struct nopyc_rule *r,
+                                                        unsigned euid, int *own)
+{
+	char target[NOPYC_PATH_MAX];
+	struct nopyc_target_fd t;
+	if (nopyc_target_expand(r, euid, target, sizeof target) < 0 ||
+	    nopyc_target_open(&shim_sys, target, euid, 1, &t, NULL, 0) != 0) {
+		errno = EROFS;
+		return -1;
+	}
+	*own = 1;
+	return t.fd;
 }
 
 int shim_target_fd(const struct nopyc_rule *r, unsigned euid, int *own)
@@ -197,14 +240,5 @@ int shim_target_fd(const struct nopyc_rule *r, unsigned euid, int *own)
 		errno = EROFS;
 		return -1;
 	}
-	/* no slot to use: verify for this call alone */
-	char target[NOPYC_PATH_MAX];
-	struct nopyc_target_fd t;
-	if (nopyc_target_expand(r, euid, target, sizeof target) < 0 ||
-	    nopyc_target_open(&shim_sys, target, euid, 1, &t, NULL, 0) != 0) {
-		errno = EROFS;
-		return -1;
-	}
-	*own = 1;
-	return t.fd;
+	return verify_alone(r, euid, own);
 }

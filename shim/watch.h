@@ -18,7 +18,7 @@
 
 /* How many descriptors are watched: 0 means write and its kin go straight
  * to libc (the wrappers test this first). */
-extern int watch_count;
+extern __attribute__((visibility("hidden"))) int watch_count;
 
 /* After a successful open that created the redirected temp file of `d`
  * (verdict MAPPED, kind NOPYC_CACHE_TEMP): watch `fd`. */

@@ -43,10 +43,12 @@
 		return fail;                                                  \
 	}                                                                     \
 	struct plan pl;                                                       \
+	/* only a line without at-form needs room for a /proc path */         \
+	char fdpath[HAS_AT(__VA_ARGS__) ? 1 : PLAN_FDPATH_SIZE];              \
 	__typeof__(real ARGS) r = fail;                                       \
 	int D = -1;                                                           \
 	switch (plan_path1_begin(&pl, call, dirfd, path, ONCE,                \
-	                         HAS_AT(__VA_ARGS__), &P)) {                  \
+	                         HAS_AT(__VA_ARGS__) ? NULL : fdpath, &P)) {  \
 	case PLAN_FAIL:                                                       \
 		ON_FAIL;                                                      \
 		errno = pl.d.err;                                             \
@@ -182,9 +184,10 @@ static COLD void template_fill(char *path, int suffixlen)
 			return fail;                                          \
 		}                                                             \
 		struct plan pl;                                               \
+		char fdpath[PLAN_FDPATH_SIZE];                                \
 		ret r = fail;                                                 \
 		switch (plan_path1_begin(&pl, CALL_TEMPLATE(suffixlen), AT_FDCWD, \
-		                         path, 1, 0, &first)) {               \
+		                         path, 1, fdpath, &first)) {          \
 		case PLAN_DONE:         /* not for a template */              \
 		case PLAN_FAIL:                                               \
 			errno = pl.d.err;                                     \
@@ -374,20 +377,28 @@ static COLD void template_fill(char *path, int suffixlen)
 		return merged MARGS;                                          \
 	}
 
-/* WRITEFD: write and its kin on a descriptor; watch_NAME (watch.c) while
- * a redirected temp file is open (a pyc cut short is never published). */
+/* WRITEFD: write and its kin; watch_NAME (watch.c) while a redirected temp
+ * file is open (a pyc cut short is never published).  Every process writes:
+ * the exported part reads slot and count as HOT does, and tail-calls libc. */
 #define WRITEFD(name, params, ARGS)                                           \
+	static COLD ssize_t name##_slow SLOW_PARAMS params                    \
+	{                                                                     \
+		REAL_FROM_SLOW(name);                                         \
+		if (real && __atomic_load_n(&watch_count, __ATOMIC_RELAXED))  \
+			return watch_##name ARGS_WITH_REAL ARGS;              \
+		if (real)                                                     \
+			return real ARGS;                                     \
+		errno = ENOSYS;                                               \
+		return -1;                                                    \
+	}                                                                     \
 	EXPORT ssize_t name params                                            \
 	{                                                                     \
-		__typeof__(&name) real = REAL(name);                          \
+		__typeof__(&name) real =                                      \
+			(__typeof__(&name))__atomic_load_n(&real_##name.fn, __ATOMIC_RELAXED); \
 		if (LIKELY(!__atomic_load_n(&watch_count, __ATOMIC_RELAXED)) && \
 		    LIKELY(real != NULL))                                     \
 			return real ARGS;                                     \
-		if (!real) {                                                  \
-			errno = ENOSYS;                                       \
-			return -1;                                            \
-		}                                                             \
-		return watch_##name ARGS_WITH_REAL ARGS;                      \
+		return name##_slow WITH_REAL ARGS;                            \
 	}
 
 /* readdir_r is deprecated, but programs still call it: wrapped too. */

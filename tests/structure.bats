@@ -2,8 +2,9 @@
 # The structure rules (scripts/check-structure), on this tree and, to show
 # each check can fail, on a small tree or library that breaks the rule:
 # no circle between modules, the library never binds to itself, no library
-# file over 450 lines, shellcheck clean; and `make tags` leads from a
-# wrapped name to its table line and from there to the code that runs.
+# file over 450 lines, shellcheck clean; `make tags` leads from a wrapped
+# name to its table line and from there to the code that runs; and the
+# code layout (shim/layout.ld) names what exists and is the library's.
 
 load helpers
 
@@ -148,4 +149,38 @@ fake_module() {
 	# the macro the table line uses names that plan
 	run grep -A1 '^/\* PATH2:' "$NOPYC_TEST_ROOT/shim/wrappers.c"
 	assert_output --partial 'plan_path2_begin'
+}
+
+# addr_of NAME: the address of function NAME in the library (hex, no 0x).
+addr_of() {
+	nm "$NOPYC_LIB" | awk -v n="$1" '$3 == n && ($2 == "t" || $2 == "T") { print $1; exit }'
+}
+
+@test "structure: shim/layout.ld names wrapped symbols and source files that exist, and the library's code follows its order" {
+	local layout=$NOPYC_TEST_ROOT/shim/layout.ld names bad name file
+	names=$(dirname "$NOPYC_LIB")/wrapped-symbols
+	[[ -s $names ]] || fail "$names missing: run make first"
+	# the wrapper sections: .text.NAME, .text.unlikely.NAME, .text.unlikely.NAME_slow
+	bad=''
+	while read -r name; do
+		grep -qxF -- "$name" "$names" || bad+=" $name"
+	done < <(grep -o '\.text\.\(unlikely\.\)\{0,1\}[A-Za-z_0-9]*' "$layout" |
+		sed -e 's/^\.text\.//' -e 's/^unlikely\.//' -e 's/_slow$//' |
+		grep -vx -e "" -e unlikely -e startup -e exit | sort -u)
+	[[ -z $bad ]] || fail "shim/layout.ld names sections of no wrapped symbol:$bad"
+	bad=''
+	while read -r file; do
+		[[ -f $NOPYC_TEST_ROOT/shim/$file.c ]] || bad+=" $file.o"
+	done < <(grep -o '\*[a-z_0-9]\+\.o(' "$layout" | sed -e 's/^\*//' -e 's/\.o($//' | sort -u)
+	[[ -z $bad ]] || fail "shim/layout.ld names objects of no shim/*.c:$bad"
+	# in the library: the constants, then part 1 (the start-up, stat64),
+	# part 2 (the one-path plan, stat64's slow part), part 3 (rename)
+	local ro start plan slow rest
+	ro=$(readelf -SW "$NOPYC_LIB" | awk '$2 == ".rodata" { print $4 }')
+	start=$(addr_of shim_config) plan=$(addr_of plan_path1_begin)
+	slow=$(addr_of stat64_slow) rest=$(addr_of redirect_rename)
+	[[ -n $ro && -n $start && -n $plan && -n $slow && -n $rest ]] || fail "symbols not found"
+	((0x$ro < 0x$start && 0x$start < 0x$(addr_of stat64) && 0x$(addr_of stat64) < 0x$plan &&
+		0x$plan < 0x$slow && 0x$slow < 0x$rest)) ||
+		fail "out of order: .rodata $ro, shim_config $start, stat64 $(addr_of stat64), plan_path1_begin $plan, stat64_slow $slow, redirect_rename $rest"
 }

@@ -375,7 +375,9 @@ bench_copy_tree() {
 # PC_CASES, one "id|label|op|path|rules" a case.  Every case compares the
 # call with the shim under RULES against the same call without it.  Paths:
 # os.py of the system's python3 (Debian's stdlib, short and typical) and its
-# cache, and a long path (Django's admin_list.py when django is there).
+# cache, and a long path (Django's admin_list.py when django is there);
+# and write(2) of one byte to /dev/null (wrapped in every process for the
+# short-write watch).
 # RULES: default = no rules set (deny **), or deny / redirect.
 bench_percall_setup() {
 	local py='' p out
@@ -411,6 +413,7 @@ print(os.path.join(os.path.dirname(django.__file__), "contrib", "admin", "templa
 		"stat-cache-redirect|stat64, cache, redirect|stat|$PC_CP|redirect"
 		"open-cache-redirect|open64+close, cache, redirect|open|$PC_CP|redirect"
 		"access-cache-redirect|access, cache, redirect|access|$PC_CP|redirect"
+		"write|write 1 byte to /dev/null, default rules|write|/dev/null|default"
 	)
 }
 

@@ -19,6 +19,8 @@
  *   open    open64(PATH, O_RDONLY|O_CLOEXEC) then close(fd)
  *           (close is not wrapped, so the shim's cost is that of one open)
  *   access  access(PATH, R_OK)
+ *   write   write(fd, "x", 1), fd PATH opened once for writing (/dev/null:
+ *           the shim's cost on a descriptor, wrapped for its write watch)
  * The first call must succeed (exit 1 otherwise), so a benchmark cannot
  * time a failing call by mistake.
  *
@@ -40,7 +42,10 @@
 #include <time.h>
 #include <unistd.h>
 
-enum op { OP_STAT, OP_OPEN, OP_ACCESS };
+enum op { OP_STAT, OP_OPEN, OP_ACCESS, OP_WRITE };
+
+/* OP_WRITE's descriptor, opened once (main). */
+static int write_fd = -1;
 
 static int one(enum op op, const char *path)
 {
@@ -56,6 +61,8 @@ static int one(enum op op, const char *path)
 		return close(fd);
 	case OP_ACCESS:
 		return access(path, R_OK);
+	case OP_WRITE:
+		return write(write_fd, "x", 1) == 1 ? 0 : -1;
 	}
 	return -1;
 }
@@ -64,6 +71,7 @@ static int one(enum op op, const char *path)
 static int (*direct_stat64)(const char *, struct stat64 *);
 static int (*direct_open64)(const char *, int, ...);
 static int (*direct_access)(const char *, int);
+static ssize_t (*direct_write)(int, const void *, size_t);
 
 static int one_direct(enum op op, const char *path)
 {
@@ -79,6 +87,8 @@ static int one_direct(enum op op, const char *path)
 		return close(fd);
 	case OP_ACCESS:
 		return direct_access(path, R_OK);
+	case OP_WRITE:
+		return direct_write(write_fd, "x", 1) == 1 ? 0 : -1;
 	}
 	return -1;
 }
@@ -131,7 +141,8 @@ static int ab(enum op op, const char *path, long n)
 	direct_stat64 = (int (*)(const char *, struct stat64 *))dlsym(libc, "stat64");
 	direct_open64 = (int (*)(const char *, int, ...))dlsym(libc, "open64");
 	direct_access = (int (*)(const char *, int))dlsym(libc, "access");
-	if (!direct_stat64 || !direct_open64 || !direct_access) {
+	direct_write = (ssize_t (*)(int, const void *, size_t))dlsym(libc, "write");
+	if (!direct_stat64 || !direct_open64 || !direct_access || !direct_write) {
 		fprintf(stderr, "percall: libc symbols not found\n");
 		return 1;
 	}
@@ -175,7 +186,7 @@ static int ab(enum op op, const char *path, long n)
 int main(int argc, char **argv)
 {
 	if (argc != 4 && !(argc == 5 && strcmp(argv[4], "ab") == 0)) {
-		fprintf(stderr, "usage: %s stat|open|access PATH N [ab]\n", argv[0]);
+		fprintf(stderr, "usage: %s stat|open|access|write PATH N [ab]\n", argv[0]);
 		return 2;
 	}
 	enum op op;
@@ -185,11 +196,17 @@ int main(int argc, char **argv)
 		op = OP_OPEN;
 	else if (strcmp(argv[1], "access") == 0)
 		op = OP_ACCESS;
+	else if (strcmp(argv[1], "write") == 0)
+		op = OP_WRITE;
 	else {
 		fprintf(stderr, "%s: unknown op %s\n", argv[0], argv[1]);
 		return 2;
 	}
 	const char *path = argv[2];
+	if (op == OP_WRITE && (write_fd = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "%s: %s: %s\n", argv[0], path, strerror(errno));
+		return 1;
+	}
 	long n = atol(argv[3]);
 	if (n < 1) {
 		fprintf(stderr, "%s: N must be positive\n", argv[0]);
