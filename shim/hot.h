@@ -49,7 +49,7 @@ static inline const char *UNCHECKED(const char *p)
 		return name##_slow WITH_REAL ARGS;                            \
 	if (!(matters & ((call).op == NOPYC_OP_READ ? SHIM_READS : SHIM_WRITES))) \
 		return real ARGS;                                             \
-	TO_WIDE(name, ARGS)                                                   \
+	TO_WIDE(name, call, ARGS)                                             \
 	if (LIKELY(!filter_candidate(UNCHECKED(path))) && !RMDIR_REDIRECTED((call).op)) \
 		return real ARGS;                                             \
 	return name##_slow WITH_REAL ARGS;
@@ -71,12 +71,36 @@ static inline const char *UNCHECKED(const char *p)
 			return real ARGS;                                     \
 		return name##_slow WITH_REAL ARGS;                            \
 	}
-#define TO_WIDE(name, ARGS)                                                   \
-	if (matters & SHIM_WIDE)                                              \
+#define TO_WIDE(name, call, ARGS)                                             \
+	if (WIDE_NAMED(name) && (call).op == NOPYC_OP_READ &&                 \
+	    (matters & SHIM_WIDE))                                            \
 		return name##_wide ARGS;
+/* Which names take the clone: the reads an interpreter makes on every
+ * path it looks at (CPython and PyPy are built with 64-bit file offsets;
+ * Debian's CPython with _FORTIFY_SOURCE: __open64_2).  The compiler drops
+ * the clone of any other name: each would add its size to the library for
+ * calls that are rare, or that C programs make on few paths.
+ * WIDE_NAMED(name) is 1 for a name with a WIDE_NAME_ line, else 0. */
+#define WIDE_NAMED(name) WIDE_IS(WIDE_NAME_##name)
+#define WIDE_IS(...) WIDE_SECOND(__VA_ARGS__, 0, ~)
+#define WIDE_SECOND(a, b, ...) b
+#define WIDE_YES ~, 1
+#define WIDE_NAME_stat64 WIDE_YES
+#define WIDE_NAME_lstat64 WIDE_YES
+#define WIDE_NAME_fstatat64 WIDE_YES
+#define WIDE_NAME_statx WIDE_YES
+#define WIDE_NAME_open64 WIDE_YES
+#define WIDE_NAME_openat64 WIDE_YES
+#define WIDE_NAME___open64_2 WIDE_YES
+#define WIDE_NAME___openat64_2 WIDE_YES
+#define WIDE_NAME_fopen64 WIDE_YES
+#define WIDE_NAME_access WIDE_YES
+#define WIDE_NAME_faccessat WIDE_YES
+#define WIDE_NAME_readlink WIDE_YES
+#define WIDE_NAME_readlinkat WIDE_YES
 #else
 #define WIDE(ret, name, call, params, ARGS, LOCALS)
-#define TO_WIDE(name, ARGS)
+#define TO_WIDE(name, call, ARGS)
 #endif
 
 #endif
