@@ -501,12 +501,14 @@ stats_line() {
 }
 
 # stat_of FIELD: a number from the stats line in $stats ("processes",
-# "found", "not found", "redirected", "denied", "discarded", "allowed").
+# "TARGET", "original", "not found", "redirected", "denied", "discarded",
+# "allowed").
 stat_of() {
 	case $1 in
 	processes) [[ $stats =~ stats:\ ([0-9]+)\ process ]] ;;
-	found) [[ $stats =~ read:\ ([0-9]+)\ found ]] ;;
-	'not found') [[ $stats =~ ([0-9]+)\ not\ found ]] ;;
+	TARGET) [[ $stats =~ read:\ ([0-9]+)\ from\ TARGET, ]] ;;
+	original) [[ $stats =~ ([0-9]+)\ from\ the\ original\ tree, ]] ;;
+	'not found') [[ $stats =~ ([0-9]+)\ not\ found\ \(compiled\)\; ]] ;;
 	allowed) [[ $stats =~ allowed:\ ([0-9]+) ]] ;;
 	*) [[ $stats =~ ([0-9]+)\ $1 ]] ;;
 	esac || fail "no $1 in: $stats"
@@ -540,7 +542,7 @@ $NOPYC_TEST_TREE_OUTPUT"
 	assert_equal "$(stat_of redirected)" 0
 	assert_equal "$(stat_of 'not found')" 0
 	# main.py's run reads 4 caches (a, a.mod, b, b.mod), the -c one 2
-	(($(stat_of found) >= 4 + 4 + 2)) || fail "the modules' caches were not read: $stats"
+	(($(stat_of TARGET) == 4 + 4 + 2)) || fail "the modules' caches were not read from TARGET: $stats"
 }
 
 @test "--stats: reads under deny are not counted as denials; writes are" {
@@ -554,7 +556,8 @@ $NOPYC_TEST_TREE_OUTPUT"
 	local stats
 	stats=$(stats_line)
 	assert_equal "$(stat_of denied)" 0
-	(($(stat_of found) >= 4)) || fail "the caches read are not counted: $stats"
+	(($(stat_of original) >= 4)) || fail "the caches read are not counted: $stats"
+	assert_equal "$(stat_of TARGET)" 0
 	# Without caches every write is denied, and counted.
 	remove_caches "$T"
 	run --separate-stderr nopyc_py --stats "$PY" "$T/main.py"
