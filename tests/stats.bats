@@ -124,3 +124,113 @@ expect() {
 		expect "$PY second start, logged from=target" "$n" "$((MODULES - SHIPPED))"
 	done
 }
+
+@test "--stats under deny: the pycs are read from the original tree, and a read is no denial" {
+	local py app s_orig s_miss s_denied
+	for py in "${PYS[@]}"; do
+		use_python "$py"
+		app=$BATS_TEST_TMPDIR/$PYMAJOR/app
+		make_app "$app"
+		count_modules "$app"
+		# the built-in deny **
+		run_stats STATS_SKIP=1 -- "$PY" "$app/main.py"
+		s_orig=$ORIG s_miss=$MISS s_denied=$DENIED
+		run_stats -- "$PY" "$app/main.py"
+		assert_output solo
+		expect "$PY, from TARGET" "$TGT" 0
+		expect "$PY, from the original tree" "$ORIG" "$((s_orig + SHIPPED))"
+		expect "$PY, not found" "$MISS" "$((s_miss + MODULES - SHIPPED))"
+		((DENIED > s_denied)) || fail "$PY: the writes of the compiled modules were not denied: $STATS"
+		expect "$PY, pycs in the tree" "$(find "$app" -name '*.pyc' | wc -l)" "$SHIPPED"
+		# every module's pyc shipped: all read, nothing denied
+		py_noshim -m compileall -q "$app" >/dev/null || fail "could not ship the pycs of $app"
+		SHIPPED=$(find "$app" -name '*.pyc' ! -name 'main.*' | wc -l)
+		expect "$PY, pycs shipped" "$SHIPPED" "$MODULES"
+		run_stats -- "$PY" "$app/main.py"
+		expect "$PY all shipped, from the original tree" "$ORIG" "$((s_orig + MODULES))"
+		expect "$PY all shipped, not found" "$MISS" "$s_miss"
+		expect "$PY all shipped, denied" "$DENIED" "$s_denied"
+	done
+}
+
+@test "--stats under discard: what a process compiled is read back from discard's tree, the shipped pycs from the original" {
+	local py app s_orig s_miss s_disc
+	for py in "${PYS[@]}"; do
+		use_python "$py"
+		app=$BATS_TEST_TMPDIR/$PYMAJOR/app
+		make_app "$app"
+		count_modules "$app"
+		# one process compiles the tree (into discard's tree), then imports it
+		local script="import compileall, os, sys
+compileall.compile_dir(sys.argv[1], quiet=1)
+sys.path.insert(0, sys.argv[1])
+exec(open(os.path.join(sys.argv[1], 'main.py')).read())"
+		run_stats STATS_SKIP=1 -- --discard '**' "$PY" -c "$script" "$app"
+		s_orig=$ORIG s_miss=$MISS s_disc=$DISC
+		expect "$PY baseline, from discard's tree" "$s_disc" 0
+		((DISCARDED > 0)) || fail "$PY: compileall discarded nothing: $STATS"
+		run_stats -- --discard '**' "$PY" -c "$script" "$app"
+		assert_output solo
+		expect "$PY, from discard's tree" "$DISC" "$((MODULES - SHIPPED))"
+		expect "$PY, from the original tree" "$ORIG" "$((s_orig + SHIPPED))"
+		expect "$PY, not found" "$MISS" "$s_miss"
+		expect "$PY, from TARGET" "$TGT" 0
+		expect "$PY, pycs in the tree" "$(find "$app" -name '*.pyc' | wc -l)" "$SHIPPED"
+	done
+}
+
+# raw_stats [VAR=VALUE...]: the interpreter on the app under the raw library
+# with NOPYC_STATS=1; its one per-process line's fields in RAW[name].
+raw_stats() {
+	declare -gA RAW
+	run --separate-stderr env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" NOPYC_STATS=1 \
+		LD_PRELOAD="$NOPYC_LIB" "$@" "$PY" "$APP/main.py"
+	assert_success
+	local l field
+	l=$(grep '^nopyc: stats pid=' <<<"$stderr") || fail "no stats line in: $stderr"
+	[[ $(wc -l <<<"$l") == 1 ]] || fail "more than one stats line: $l"
+	STATS=$l
+	RAW=()
+	for field in ${l#nopyc: stats }; do
+		RAW[${field%%=*}]=${field#*=}
+	done
+	for field in allow deny discard redirect no-rule refused-targets read-target \
+		read-discarded read-original read-missing read-failed; do
+		[[ ${RAW[$field]-} =~ ^[0-9]+$ ]] || fail "no $field in: $l"
+	done
+}
+
+@test "NOPYC_STATS=1: the per-process line counts the reads as --stats does (TARGET, original, missing), and a read under deny is no denial" {
+	local py tgt s_orig s_miss s_deny
+	for py in "${PYS[@]}"; do
+		use_python "$py"
+		APP=$BATS_TEST_TMPDIR/$PYMAJOR/app tgt=$BATS_TEST_TMPDIR/$PYMAJOR/pyc
+		make_app "$APP"
+		count_modules "$APP"
+		mkdir -m 700 "$tgt"
+		local rules="redirect $APP/** $tgt; deny **"
+		raw_stats NOPYC_RULES="$rules" STATS_SKIP=1
+		s_orig=${RAW[read-original]} s_miss=${RAW[read-missing]} s_deny=${RAW[deny]}
+		raw_stats NOPYC_RULES="$rules"
+		expect "$PY first start, read-target" "${RAW[read-target]}" 0
+		expect "$PY first start, read-original" "${RAW[read-original]}" "$((s_orig + SHIPPED))"
+		expect "$PY first start, read-missing" "${RAW[read-missing]}" "$((s_miss + MODULES - SHIPPED))"
+		((RAW[redirect] > 0)) || fail "$PY: nothing redirected: $STATS"
+		raw_stats NOPYC_RULES="$rules"
+		expect "$PY second start, read-target" "${RAW[read-target]}" "$((MODULES - SHIPPED))"
+		expect "$PY second start, read-original" "${RAW[read-original]}" "$((s_orig + SHIPPED))"
+		expect "$PY second start, read-missing" "${RAW[read-missing]}" "$s_miss"
+		expect "$PY second start, read-discarded" "${RAW[read-discarded]}" 0
+		# deny: the shipped pycs read, no denial counted for them
+		raw_stats NOPYC_RULES='deny **'
+		expect "$PY deny, read-original" "${RAW[read-original]}" "$((s_orig + SHIPPED))"
+		expect "$PY deny, read-missing" "${RAW[read-missing]}" "$((s_miss + MODULES - SHIPPED))"
+		raw_stats NOPYC_RULES='deny **' STATS_SKIP=1
+		s_deny=${RAW[deny]}
+		rm -rf "$APP/p2" "$APP/solo.py"
+		sed -i 's/, p2.m3, solo/; solo = p1.m1/' "$APP/main.py"
+		raw_stats NOPYC_RULES='deny **'
+		expect "$PY deny, only shipped modules: read-original" "${RAW[read-original]}" "$((s_orig + SHIPPED))"
+		expect "$PY deny, only shipped modules: deny" "${RAW[deny]}" "$s_deny"
+	done
+}
