@@ -642,6 +642,44 @@ print(p.returncode, out.decode().strip(), err.decode().count("nopyc: stats"))' "
 	assert_output '5 KeyboardInterrupt 1'
 }
 
+@test "--stats: a TERM at any moment of the start ends the command and nopyc, never lost" {
+	need_python
+	# Two windows lost a TERM (the command ran on, nopyc waited for it):
+	# the trap ran after the fork but before nopyc knew the child's pid,
+	# or sent it to the child before the shell there had reset the copy of
+	# nopyc's traps.  TERM at growing delays from the start; the command,
+	# once started, writes its pid and sleeps: when nopyc ends, of the
+	# same signal, the command must be gone too.
+	run "$PY" -c 'import os, signal, subprocess, sys, time
+mark = sys.argv[2]
+for i in range(40):
+    if os.path.exists(mark):
+        os.unlink(mark)
+    p = subprocess.Popen([sys.argv[1], "--stats", "sh", "-c", "echo $$ >\"$0\"; exec sleep 30", mark],
+                         stderr=subprocess.DEVNULL)
+    time.sleep(i * 0.005)
+    p.send_signal(signal.SIGTERM)
+    try:
+        rc = p.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.system("ps -o pid,ppid,stat,args --ppid %d -p %d" % (p.pid, p.pid))
+        os.system("pkill -KILL -P %d" % p.pid)
+        p.kill()
+        sys.exit("TERM after %.3f s was lost: nopyc still waits" % (i * 0.005))
+    if rc != -signal.SIGTERM:
+        sys.exit("TERM after %.3f s: nopyc ended with %d" % (i * 0.005, rc))
+    if os.path.exists(mark):
+        pid = int(open(mark).read() or 0)
+        try:
+            state = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0]
+        except (IOError, OSError, ValueError):
+            state = "gone"
+        if state not in ("gone", "Z"):
+            sys.exit("TERM after %.3f s: the command still runs" % (i * 0.005))
+print("ok")' "$NOPYC" "$BATS_TEST_TMPDIR/started"
+	assert_output ok
+}
+
 @test "--stats with --log FILE: the log is kept, the summary counts this command only" {
 	need_python
 	local log=$BATS_TEST_TMPDIR/decisions.log
