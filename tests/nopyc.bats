@@ -611,12 +611,15 @@ r = subprocess.run([sys.argv[1], "--stats", "sh", "-c", "kill -TERM $$"], stderr
 print(r.returncode, r.stderr.decode().count("nopyc: stats"), "Terminated" in r.stderr.decode())' "$NOPYC"
 	assert_output '-15 1 False'
 	# SIGTERM sent to nopyc reaches the command, which ends on its own.
+	# (The commands nap in short sleeps: a signal that comes just before
+	# CPython enters a sleep runs its handler only when the sleep ends.)
 	run "$PY" -c 'import signal, subprocess, sys, time
 p = subprocess.Popen([sys.argv[1], "--stats", sys.executable, "-c", """
 import signal, sys, time
 signal.signal(signal.SIGTERM, lambda *a: (print("command got TERM", flush=True), sys.exit(7)))
 print("ready", flush=True)
-time.sleep(30)
+for _ in range(600):
+    time.sleep(0.05)
 """], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 assert p.stdout.readline() == b"ready\n"
 p.send_signal(signal.SIGTERM)
@@ -630,7 +633,8 @@ p = subprocess.Popen([sys.argv[1], "--stats", sys.executable, "-c", """
 import sys, time
 try:
     print("ready", flush=True)
-    time.sleep(30)
+    for _ in range(600):
+        time.sleep(0.05)
 except KeyboardInterrupt:
     print("KeyboardInterrupt", flush=True)
     sys.exit(5)
