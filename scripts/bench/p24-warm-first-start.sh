@@ -17,7 +17,7 @@ command -v unshare >/dev/null || bench_skip "unshare not found (Debian: apt-get 
 # shellcheck disable=SC2153 # exported by the driver
 NOPYC=$BENCH_ROOT/scripts/nopyc
 [[ -x $NOPYC ]] || die "$NOPYC not found"
-if ((BENCH_QUICK)); then R=2; else R=6; fi
+if ((BENCH_QUICK)); then R=2; else R=8; fi
 PY=$BENCH_PY
 py_lib=$(bench_probe "$PY" 'import sysconfig; print(sysconfig.get_path("stdlib"))') ||
 	die "cannot ask $PY for its stdlib"
