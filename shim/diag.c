@@ -99,8 +99,9 @@ static const char *const verdict_names[] = {
 	[NOPYC_OVERLAY] = "overlay",
 };
 
-/* Which tree answered a read: "target" is redirect's TARGET, "discarded"
- * discard's tree (what the process tree itself discarded, read back). */
+/* Which tree answered an open for reading: "target" is redirect's TARGET,
+ * "discarded" discard's tree (what the process tree itself discarded, read
+ * back), "original" the caller's own path. */
 static const char *from_name(const struct nopyc_decision *d)
 {
 	if (d->from != NOPYC_FROM_TARGET)
@@ -108,9 +109,10 @@ static const char *from_name(const struct nopyc_decision *d)
 	return d->rule && d->rule->action == NOPYC_DISCARD ? "discarded" : "target";
 }
 
-/* Per action (+ no rule): the calls other than reads of cache files. */
+/* Per action (+ no rule): the calls other than opens of cache files for
+ * reading, so a read under deny is no denial. */
 static unsigned long counts[NOPYC_REDIRECT + 2];
-/* Reads of cache files, by what answered them. */
+/* Opens of cache files for reading, by what answered them. */
 enum { READ_TARGET, READ_DISCARDED, READ_ORIGINAL, READ_MISSING, READ_FAILED, READS };
 static unsigned long reads[READS];
 static const char *const read_label[READS] = {
