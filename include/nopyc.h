@@ -324,6 +324,13 @@ enum nopyc_verdict {
 	                    * original on ENOENT */
 };
 
+/* Which tree answered an open for reading (for the log and the counts). */
+enum nopyc_from {
+	NOPYC_FROM_NONE,      /* not an open for reading, or not known */
+	NOPYC_FROM_ORIGINAL,  /* the caller's own path */
+	NOPYC_FROM_TARGET,    /* the rule's tree: redirect's TARGET, discard's tree */
+};
+
 struct nopyc_decision {
 	enum nopyc_verdict verdict;
 	int err;
@@ -336,6 +343,7 @@ struct nopyc_decision {
 	unsigned euid;                     /* whose TARGET: the caller's euid */
 	int target_refused;                /* the redirect rule acts as deny */
 	int target_gone;                   /* set by the caller: TARGET vanished */
+	enum nopyc_from from;              /* set by the caller: an open's tree */
 	char buf[2 * NOPYC_PATH_MAX + 16];
 };
 

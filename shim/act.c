@@ -174,6 +174,7 @@ COLD enum plan_step plan_path1_begin(struct plan *pl, struct call c, int dirfd,
 	pl->tfd = -1;
 	pl->own_tfd = 0;
 	pl->passed = 0;
+	pl->reading = op == NOPYC_OP_READ && c.rofs == ROFS_OPEN;
 	pl->fallback = PLAN_CALL;
 	pl->v = call_decide(op, dirfd, path, &pl->d);
 	pl->saved_errno = errno;
@@ -281,6 +282,8 @@ COLD const char *plan_path1_next(struct plan *pl, int failed)
 
 COLD void plan_path1_end(struct plan *pl, const char *name, int failed)
 {
+	if (pl->reading)   /* the last call's tree answered */
+		pl->d.from = pl->at ? NOPYC_FROM_TARGET : NOPYC_FROM_ORIGINAL;
 	shim_after(name, &pl->d, failed);
 	close_own(pl->tfd, pl->own_tfd);
 }

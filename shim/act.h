@@ -42,6 +42,7 @@ struct plan {
 	                         * or on fdpath) */
 	int tfd;                /* D: TARGET's fd, proven; -1 if none */
 	int own_tfd;            /* tfd is this call's own: closed at the end */
+	int reading;            /* an open for reading: its tree is logged */
 	int passed;             /* denied, but the kernel changes nothing there
 	                         * (rofs_errno 0): the call goes through */
 	enum plan_step fallback; /* discard: its tree could not take the call;

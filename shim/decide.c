@@ -55,6 +55,7 @@ enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
 	d->euid = euid;
 	d->target_refused = 0;
 	d->target_gone = 0;
+	d->from = NOPYC_FROM_NONE;
 	d->kind = NOPYC_NOT_CACHE;
 	/* Longer than the kernel takes: leave it to the kernel (ENAMETOOLONG). */
 	if (!path || strnlen(path, NOPYC_PATH_MAX) >= NOPYC_PATH_MAX ||

@@ -99,7 +99,41 @@ static const char *const verdict_names[] = {
 	[NOPYC_OVERLAY] = "overlay",
 };
 
-static unsigned long counts[NOPYC_REDIRECT + 2];  /* per action, + no rule */
+/* Which tree answered an open for reading: "target" is redirect's TARGET,
+ * "discarded" discard's tree (what the process tree itself discarded, read
+ * back), "original" the caller's own path. */
+static const char *from_name(const struct nopyc_decision *d)
+{
+	if (d->from != NOPYC_FROM_TARGET)
+		return "original";
+	return d->rule && d->rule->action == NOPYC_DISCARD ? "discarded" : "target";
+}
+
+/* Per action (+ no rule): the calls other than opens of cache files for
+ * reading, so a read under deny is no denial. */
+static unsigned long counts[NOPYC_REDIRECT + 2];
+/* Opens of cache files for reading, by what answered them. */
+enum { READ_TARGET, READ_DISCARDED, READ_ORIGINAL, READ_MISSING, READ_FAILED, READS };
+static unsigned long reads[READS];
+static const char *const read_label[READS] = {
+	" read-target=", " read-discarded=", " read-original=", " read-missing=", " read-failed=",
+};
+
+static void count(const struct nopyc_decision *d, int failed, int err)
+{
+	unsigned long *c;
+	if (d->from == NOPYC_FROM_NONE || d->kind != NOPYC_CACHE_FILE)
+		c = &counts[d->rule ? (int)d->rule->action : NOPYC_REDIRECT + 1];
+	else if (failed)
+		c = &reads[err == ENOENT ? READ_MISSING : READ_FAILED];
+	else if (d->from == NOPYC_FROM_ORIGINAL)
+		c = &reads[READ_ORIGINAL];
+	else if (d->rule && d->rule->action == NOPYC_DISCARD)
+		c = &reads[READ_DISCARDED];
+	else
+		c = &reads[READ_TARGET];
+	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
+}
 
 /* Out of line, as say_target: their buffers (a log line, a TARGET's
  * name) stay off the stack of every call that has nothing to log or say. */
@@ -134,6 +168,10 @@ static __attribute__((noinline)) void log_line(const char *call, const struct no
 		put(&l, "-");
 	put(&l, " result=");
 	put_errno(&l, failed ? err : 0);
+	if (d->from != NOPYC_FROM_NONE) {
+		put(&l, " from=");
+		put(&l, from_name(d));
+	}
 
 	if (shim_diag.log_path) {
 		/* the real open: the log file may itself be a cache path, and
@@ -165,8 +203,7 @@ void shim_after(const char *call, const struct nopyc_decision *d, int failed)
 		return;
 	int err = errno;
 	if (shim_diag.stats)
-		__atomic_add_fetch(&counts[d->rule ? (int)d->rule->action : NOPYC_REDIRECT + 1],
-		                   1, __ATOMIC_RELAXED);
+		count(d, failed, err);
 	if (shim_diag.log_fd >= 0 || shim_diag.log_path)
 		log_line(call, d, failed, err);
 	/* A failing TARGET is reported once per process; Python carries on
@@ -217,6 +254,10 @@ __attribute__((destructor)) static void shim_stats(void)
 	}
 	put(&l, " refused-targets=");
 	put_uint(&l, (unsigned long)shim_diag.refused_targets);
+	for (int i = 0; i < READS; i++) {
+		put(&l, read_label[i]);
+		put_uint(&l, __atomic_load_n(&reads[i], __ATOMIC_RELAXED));
+	}
 	emit(shim_diag.log_path || shim_diag.log_fd < 0 ? 2 : shim_diag.log_fd, &l);
 }
 

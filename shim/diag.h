@@ -20,7 +20,8 @@ void shim_diag_load(const struct nopyc_config *c);
  * at most once per flag. */
 void shim_say(int *once, const char *a, const char *b, const char *c);
 
-/* After a wrapped call on a candidate path: log, count, report faults. */
+/* After a wrapped call on a candidate path: log, count, report faults.
+ * d->from, when set (an open for reading), says which tree answered. */
 void shim_after(const char *call, const struct nopyc_decision *d, int failed);
 
 #endif

@@ -358,8 +358,8 @@ $(printf '%s\n' /app/__pycache__/main /app/a/__pycache__/__init__ /app/a/__pycac
 	local log=$vol/nopyc.log first=/app/a/__pycache__/__init__.cpython-311.pyc starts second last_write
 	starts=$(grep -n " path=$first rule=1 action=redirect verdict=overlay " "$log") || fail "no read of $first"
 	(($(wc -l <<<"$starts") >= 3)) || fail "fewer than 3 starts in the log: $starts"
-	[[ $(sed -n 1p <<<"$starts") == *" result=ENOENT" ]] || fail "the first start found a cache: $starts"
-	assert_equal "$(sed 1d <<<"$starts" | grep -vc ' result=ok$')" 0
+	[[ $(sed -n 1p <<<"$starts") == *" result=ENOENT from=original" ]] || fail "the first start found a cache: $starts"
+	assert_equal "$(sed 1d <<<"$starts" | grep -vc ' result=ok from=target$')" 0
 	second=$(sed -n '2s/:.*//p' <<<"$starts")
 	last_write=$(grep -nE 'verdict=(mapped|fail|succeed|sink)' "$log" | tail -1 | sed 's/:.*//')
 	[[ -n $last_write ]] || fail "the first start wrote nothing"
