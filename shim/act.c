@@ -58,8 +58,8 @@ static int short_write_guard(const struct plan2 *pl)
 	if (pl->v1 != NOPYC_MAPPED || pl->v2 != NOPYC_MAPPED ||
 	    pl->d1.kind != NOPYC_CACHE_TEMP || pl->d2.kind != NOPYC_CACHE_FILE)
 		return 0;
-	if (fstatvfs(pl->D1, &fs) != 0 || fs.f_bavail > 0)
-		return 0;
+	if (fstatvfs(pl->D1, &fs) != 0 || fs.f_bavail > 0 || fs.f_blocks == 0)
+		return 0;   /* room, or no limit at all (ramfs, tmpfs size=0) */
 	errno = ENOSPC;
 	return 1;
 }
