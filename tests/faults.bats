@@ -85,7 +85,6 @@ $1"
 		rm -rf "$AFTER"
 		export FS=$fs
 		run --separate-stderr in_ns '
-			# shellcheck disable=SC2086  # the mount arguments
 			mount $FS "$TGT" || exit 90
 			chmod 0700 "$TGT"
 			[ "$(stat -f -c %b "$TGT")" -eq 0 ] || exit 91
