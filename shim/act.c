@@ -13,6 +13,7 @@
 #include "start.h"
 #include "remove.h"
 #include "targets.h"
+#include "updir.h"
 #include "watch.h"
 
 #include <errno.h>
@@ -167,6 +168,7 @@ COLD enum plan_step plan_path1_begin(struct plan *pl, struct call c, int dirfd,
 	enum nopyc_op op = c.op;
 	pl->op = op;
 	pl->path = path;
+	pl->dirfd = dirfd;
 	pl->calls = 0;
 	pl->once = once;
 	pl->at = 0;
@@ -263,6 +265,10 @@ COLD const char *plan_path1_next(struct plan *pl, int failed)
 	}
 	if (!first || !failed || errno != ENOENT)
 		return NULL;
+	/* "D/__pycache__/.." through a __pycache__ only TARGET has (updir.h) */
+	if (pl->v == NOPYC_PASS && pl->d.kind == NOPYC_NOT_CACHE && !pl->once &&
+	    updir_collapse(pl->dirfd, pl->path, pl->fdpath, sizeof pl->fdpath))
+		return pl->fdpath;
 	if (pl->v == NOPYC_OVERLAY && pl->at) {
 		if (pl->once)
 			return NULL;

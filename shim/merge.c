@@ -10,6 +10,7 @@
 #include "start.h"
 #include "stream.h"
 #include "targets.h"
+#include "updir.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -247,6 +248,11 @@ DIR *merge_opendir(DIR *(*real)(const char *), const char *path)
 		}
 	}
 	dir = real(path);
+	if (!dir && errno == ENOENT) {
+		char up[NOPYC_PATH_MAX];   /* "D/__pycache__/.." (updir.h) */
+		if (updir_collapse(AT_FDCWD, path, up, sizeof up))
+			dir = real(up);
+	}
 	if (!dir || shim_diag.dryrun)
 		return dir;
 	/* The lexical absolute path, as writes are mapped (not the resolved
