@@ -111,10 +111,11 @@ static void boot_id(char out[9])
 /* The directories the tree may go in, in the order CPython's tempfile
  * tries them (Lib/tempfile.py, _candidate_tempdir_list and
  * _get_default_tempdir: the first one a file can be made in): $TMPDIR,
- * $TEMP, $TMP, then /tmp, /var/tmp, /usr/tmp.  Not a relative value, nor
- * the current directory, tempfile's last resort: children find the tree
- * by its name, and their working directory may differ (and the tree would
- * show in the program's own tree).  Into `out`; returns how many. */
+ * $TEMP, $TMP (none in secure execution), then /tmp, /var/tmp, /usr/tmp.
+ * Not a relative value, nor the current directory, tempfile's last
+ * resort: children find the tree by its name, and their working directory
+ * may differ (and the tree would show in the program's own tree).  Into
+ * `out`; returns how many. */
 #define BASES_MAX 6
 static int bases(const char *out[BASES_MAX])
 {
@@ -123,7 +124,7 @@ static int bases(const char *out[BASES_MAX])
 	const char *cand[BASES_MAX];
 	int n = 0;
 	for (int i = 0; i < 3; i++)
-		cand[i] = getenv(env[i]);
+		cand[i] = secure_getenv(env[i]);   /* not a setuid caller's */
 	for (int i = 0; i < 3; i++)
 		cand[3 + i] = fixed[i];
 	for (int i = 0; i < BASES_MAX; i++) {

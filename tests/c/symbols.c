@@ -1574,10 +1574,10 @@ static int t_chdir(const char *name)
 	r_mkdirs(O(name, "sub"));
 	r_mkdirs(mode == REDIRECT ? M(o2) : o2);
 	CHECK(chdir(o) == 0, "into the tree's __pycache__: %s", err_name(errno));
-	CHECK(getcwd(cwd, sizeof cwd) && strcmp(cwd, o) == 0, "cwd %s, want the tree's %s", cwd, o);
+	CHECK(getcwd(cwd, sizeof cwd) && strcmp(cwd, o) == 0, "cwd %.900s, want the tree's %s", cwd, o);
 	CHECK(chdir(o2) == 0, "into a __pycache__ only %s holds: %s",
 	      mode == REDIRECT ? "TARGET" : "the tree", err_name(errno));
-	CHECK(getcwd(cwd, sizeof cwd) && strcmp(cwd, want) == 0, "cwd %s, want %s", cwd, want);
+	CHECK(getcwd(cwd, sizeof cwd) && strcmp(cwd, want) == 0, "cwd %.900s, want %s", cwd, want);
 	return 0;
 }
 
