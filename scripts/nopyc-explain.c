@@ -296,6 +296,12 @@ static const char *errno_name(int e)
 	return name ? name : "an error";
 }
 
+static int is_pycache(const char *path)
+{
+	const char *last = strrchr(path, '/');
+	return last && strcmp(last, "/__pycache__") == 0;
+}
+
 /* What a call whose verdict is `v` does, for `op` on the decided path. */
 static void describe(const char *label, enum nopyc_op op,
                      const struct nopyc_decision *d)
@@ -333,20 +339,26 @@ static void describe(const char *label, enum nopyc_op op,
 		printf("goes to the mapped path (parents made, mode 0700)\n");
 		break;
 	case NOPYC_OVERLAY:
-		printf("the mapped path if it exists, else the original\n");
+		/* the library's overlay rule (shim/fresh.h, README "Which
+		 * copy a read sees") */
+		if (d->kind == NOPYC_CACHE_FILE)
+			printf("the mapped path while it is current, else the original\n");
+		else if (d->kind == NOPYC_CACHE_DIR && is_pycache(d->path))
+			printf("the original if it exists (the mapped path's entries "
+			       "join its listing), else the mapped path\n");
+		else
+			printf("the mapped path if it exists, else the original\n");
 		break;
 	}
 }
 
 static const char *kind_text(const struct nopyc_decision *d)
 {
-	const char *last;
 	switch (d->kind) {
 	case NOPYC_NOT_CACHE:
 		return "no";
 	case NOPYC_CACHE_DIR:
-		last = strrchr(d->path, '/');
-		return last && strcmp(last, "/__pycache__") == 0 ?
+		return is_pycache(d->path) ?
 		       "yes, a __pycache__ directory" : "yes, inside a __pycache__ directory";
 	case NOPYC_CACHE_FILE:
 		return "yes, a bytecode file";

@@ -13,6 +13,7 @@
 #include "start.h"
 #include "remove.h"
 #include "targets.h"
+#include "updir.h"
 #include "watch.h"
 
 #include <errno.h>
@@ -58,8 +59,8 @@ static int short_write_guard(const struct plan2 *pl)
 	if (pl->v1 != NOPYC_MAPPED || pl->v2 != NOPYC_MAPPED ||
 	    pl->d1.kind != NOPYC_CACHE_TEMP || pl->d2.kind != NOPYC_CACHE_FILE)
 		return 0;
-	if (fstatvfs(pl->D1, &fs) != 0 || fs.f_bavail > 0)
-		return 0;
+	if (fstatvfs(pl->D1, &fs) != 0 || fs.f_bavail > 0 || fs.f_blocks == 0)
+		return 0;   /* room, or no limit at all (ramfs, tmpfs size=0) */
 	errno = ENOSPC;
 	return 1;
 }
@@ -167,6 +168,7 @@ COLD enum plan_step plan_path1_begin(struct plan *pl, struct call c, int dirfd,
 	enum nopyc_op op = c.op;
 	pl->op = op;
 	pl->path = path;
+	pl->dirfd = dirfd;
 	pl->calls = 0;
 	pl->once = once;
 	pl->at = 0;
@@ -264,6 +266,10 @@ COLD const char *plan_path1_next(struct plan *pl, int failed)
 	}
 	if (!first || !failed || errno != ENOENT)
 		return NULL;
+	/* "D/__pycache__/.." through a __pycache__ only TARGET has (updir.h) */
+	if (pl->v == NOPYC_PASS && pl->d.kind == NOPYC_NOT_CACHE && !pl->once &&
+	    updir_collapse(pl->dirfd, pl->path, pl->fdpath, sizeof pl->fdpath))
+		return pl->fdpath;
 	if (pl->v == NOPYC_OVERLAY && pl->at) {
 		if (pl->once)
 			return NULL;

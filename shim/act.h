@@ -35,6 +35,7 @@ struct plan {
 	enum nopyc_verdict v;
 	enum nopyc_op op;
 	const char *path;       /* the caller's path */
+	int dirfd;              /* ... relative to this */
 	int saved_errno;
 	int calls;              /* real calls made so far */
 	int once;               /* the real call may be made only once */

@@ -187,11 +187,13 @@ static __attribute__((noinline)) void log_line(const char *call, const struct no
 	}
 }
 
-/* Whether the file system of `dir` has no block left for us. */
+/* Whether the file system of `dir` has no block left for us.  One with no
+ * size at all (f_blocks 0: ramfs, tmpfs size=0, which statfs(2) reports
+ * as 0 total and 0 free) has no limit, so is never full. */
 static int full(const char *dir)
 {
 	struct statvfs fs;
-	return statvfs(dir, &fs) == 0 && fs.f_bavail == 0;
+	return statvfs(dir, &fs) == 0 && fs.f_blocks != 0 && fs.f_bavail == 0;
 }
 
 static int said_target;

@@ -5,6 +5,7 @@
  * made.  Only the real functions are called (REAL), never our wrappers. */
 #include "discard.h"
 #include "real.h"
+#include "diag.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -107,17 +108,39 @@ static void boot_id(char out[9])
 	out[i] = '\0';
 }
 
-/* $TMPDIR when it is absolute, else /tmp. */
-static const char *base_dir(void)
+/* The directories the tree may go in, in the order CPython's tempfile
+ * tries them (Lib/tempfile.py, _candidate_tempdir_list and
+ * _get_default_tempdir: the first one a file can be made in): $TMPDIR,
+ * $TEMP, $TMP (none in secure execution), then /tmp, /var/tmp, /usr/tmp.
+ * Not a relative value, nor the current directory, tempfile's last
+ * resort: children find the tree by its name, and their working directory
+ * may differ (and the tree would show in the program's own tree).  Into
+ * `out`; returns how many. */
+#define BASES_MAX 6
+static int bases(const char *out[BASES_MAX])
 {
-	const char *t = getenv("TMPDIR");
-	return t && t[0] == '/' ? t : "/tmp";
+	static const char *const env[] = { "TMPDIR", "TEMP", "TMP" };
+	static const char *const fixed[] = { "/tmp", "/var/tmp", "/usr/tmp" };
+	const char *cand[BASES_MAX];
+	int n = 0;
+	for (int i = 0; i < 3; i++)
+		cand[i] = secure_getenv(env[i]);   /* not a setuid caller's */
+	for (int i = 0; i < 3; i++)
+		cand[3 + i] = fixed[i];
+	for (int i = 0; i < BASES_MAX; i++) {
+		int dup = !cand[i] || cand[i][0] != '/';
+		for (int j = 0; j < n && !dup; j++)
+			dup = strcmp(out[j], cand[i]) == 0;
+		if (!dup)
+			out[n++] = cand[i];
+	}
+	return n;
 }
 
 /* BASE/nopyc-discard.EUID. : what every tree of this user starts with. */
-static size_t prefix(char *buf)
+static size_t prefix(char *buf, const char *base)
 {
-	size_t at = put(buf, 0, base_dir());
+	size_t at = put(buf, 0, base);
 	while (at > 1 && buf[at - 1] == '/')
 		buf[--at] = '\0';
 	at = put(buf, at, "/nopyc-discard.");
@@ -125,9 +148,10 @@ static size_t prefix(char *buf)
 	return put(buf, at, ".");
 }
 
-static size_t tree_name(char *buf, pid_t pid, unsigned long long start, const char *boot)
+static size_t tree_name(char *buf, const char *base, pid_t pid,
+                        unsigned long long start, const char *boot)
 {
-	size_t at = prefix(buf);
+	size_t at = prefix(buf, base);
 	at = put_num(buf, at, (unsigned long long)pid);
 	at = put(buf, at, ".");
 	at = put_num(buf, at, start);
@@ -164,14 +188,15 @@ static void remove_tree(const char *path)
 	nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Trees of this user whose process is gone: left by a kill before exit. */
-static void sweep(const char *boot)
+/* Trees of this user in `base` whose process is gone: left by a kill
+ * before exit. */
+static void sweep(const char *base, const char *boot)
 {
 	char dir[NOPYC_PATH_MAX], path[NOPYC_PATH_MAX];
-	size_t plen = prefix(path);
+	size_t plen = prefix(path, base);
 	const char *name0 = strrchr(path, '/') + 1;
 	size_t nlen = strlen(name0);
-	put(dir, 0, base_dir());
+	put(dir, 0, base);
 	DIR *d = REAL(opendir)(dir);
 	if (!d)
 		return;
@@ -201,38 +226,54 @@ static void sweep(const char *boot)
 	REAL(closedir)(d);
 }
 
-/* This process's tree (after an exec) or the nearest ancestor's. */
+/* This process's tree (after an exec) or the nearest ancestor's, in any
+ * of the directories a tree may go in. */
 static int find(const char *boot)
 {
+	const char *base[BASES_MAX];
+	int n = bases(base);
 	pid_t pid = getpid(), ppid;
 	unsigned long long start;
 	for (int depth = 0; pid > 1 && depth < 64; depth++, pid = ppid) {
 		if (proc_stat(pid, &ppid, &start) != 0)
 			return 0;
-		tree_len = tree_name(tree, pid, start, boot);
-		if (private_dir(tree)) {
-			if (pid == getpid())
-				owner = pid;
-			return 1;
+		for (int i = 0; i < n; i++) {
+			tree_len = tree_name(tree, base[i], pid, start, boot);
+			if (private_dir(tree)) {
+				if (pid == getpid())
+					owner = pid;
+				return 1;
+			}
 		}
 	}
 	return 0;
 }
 
+/* Made in the first directory that takes it; none: said once per process
+ * (the writes then go into memory files, which cannot be read back). */
 static int make(const char *boot)
 {
+	static int said;
+	const char *base[BASES_MAX];
+	int n = bases(base);
 	pid_t self = getpid(), ppid;
 	unsigned long long start;
 	if (proc_stat(self, &ppid, &start) != 0)
 		return 0;
-	sweep(boot);
-	tree_len = tree_name(tree, self, start, boot);
-	if (REAL(mkdir)(tree, 0700) != 0 && errno != EEXIST)
-		return 0;
-	if (!private_dir(tree))
-		return 0;  /* someone else's, or a symlink: never used */
-	owner = self;
-	return 1;
+	for (int i = 0; i < n; i++) {
+		sweep(base[i], boot);
+		tree_len = tree_name(tree, base[i], self, start, boot);
+		if (REAL(mkdir)(tree, 0700) != 0 && errno != EEXIST)
+			continue;
+		if (!private_dir(tree))
+			continue;  /* someone else's, or a symlink: never used */
+		owner = self;
+		return 1;
+	}
+	shim_say(&said, "discard: no directory takes the throw-away tree ($TMPDIR, $TEMP, $TMP, "
+	         "/tmp, /var/tmp, /usr/tmp are missing, not writable or not absolute); ",
+	         "discarded caches cannot be read back, so pip and python -m venv may fail", "");
+	return 0;
 }
 
 const char *discard_tree(int want_made, size_t *len)

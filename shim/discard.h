@@ -7,13 +7,15 @@
 
 #include <stddef.h>
 
-/* The tree of this process tree: $TMPDIR (or /tmp) followed by
- * nopyc-discard.EUID.PID.START.BOOT, mode 0700, owned by the effective uid,
+/* The tree of this process tree: DIR/nopyc-discard.EUID.PID.START.BOOT,
+ * DIR the first of $TMPDIR, $TEMP, $TMP, /tmp, /var/tmp, /usr/tmp that takes
+ * it (CPython's tempfile order), mode 0700, owned by the effective uid,
  * made by the process PID (START: its start time, BOOT: this boot) and
  * found by its descendants through their parents.  With `make`, made now
  * if neither this process nor an ancestor has one.  NULL when there is
- * none (or it cannot be made, or another thread is making it): the caller
- * falls back to discarding into a memory file.  errno is kept. */
+ * none (or it cannot be made: said once per process; or another thread
+ * is making it): the caller falls back to discarding into a memory file.
+ * errno is kept. */
 const char *discard_tree(int make, size_t *len);
 
 /* A directory fd on the tree, for the calls made at it (as at a redirect

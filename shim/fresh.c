@@ -20,11 +20,13 @@ typedef struct stat64 st_t;   /* 64-bit inode and size on 32-bit builds too */
 #define LSTAT(p, st) REAL(lstat64)(p, st)
 #define STAT(p, st) REAL(stat64)(p, st)
 #define LSTATAT(fd, p, st) REAL(fstatat64)(fd, p, st, AT_SYMLINK_NOFOLLOW)
+#define FSTAT(fd, st) fstat64(fd, st)
 #else
 typedef struct stat st_t;
 #define LSTAT(p, st) REAL(lstat)(p, st)
 #define STAT(p, st) REAL(stat)(p, st)
 #define LSTATAT(fd, p, st) REAL(fstatat)(fd, p, st, AT_SYMLINK_NOFOLLOW)
+#define FSTAT(fd, st) fstat(fd, st)
 #endif
 
 /* TARGET's copy d->rel, opened below TARGET's fd (never following a link
@@ -67,6 +69,22 @@ static int source_of(const struct nopyc_decision *d, char *out)
 	return nopyc_cache_source(pyc, out, NOPYC_PATH_MAX) > 0;
 }
 
+/* d->path is a cache in a __pycache__ directory (or under a pycache
+ * prefix, which stands for one): written by Python 3, atomically (a
+ * rename), not by Python 2 beside its source. */
+static int in_pycache(const struct nopyc_decision *d)
+{
+	char dir[NOPYC_PATH_MAX];
+	const char *s = strrchr(d->path, '/');
+	if (nopyc_prefix_stand_for(shim_config(), d->path, dir, sizeof dir) > 0)
+		return 1;
+	if (!s || (size_t)(s - d->path) >= sizeof dir)
+		return 0;
+	memcpy(dir, d->path, (size_t)(s - d->path));
+	dir[s - d->path] = '\0';
+	return last_is_pycache(dir);
+}
+
 /* The identity of the file at `path` (links followed, as CPython stats a
  * source): device, inode and birth time; -1 if it does not exist. */
 static int identity(const char *path, char *out, size_t size)
@@ -99,6 +117,38 @@ static int identity(const char *path, char *out, size_t size)
 	return 0;
 }
 
+/* The record kept in a pyc's mtime where the file system has no user
+ * xattrs (ramfs, tmpfs before Linux 6.6): the nanoseconds, 1..999999999, a
+ * 64-bit FNV-1a hash of the identity string; 0 says "no record could be
+ * kept" (a file system with coarser timestamps).  CPython never looks at a
+ * pyc's own times (the header holds the source's), so nothing else reads
+ * them. */
+static long stamp(const char *id)
+{
+	uint64_t h = 14695981039346656037ULL;
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 1099511628211ULL;
+	return (long)(h % 999999999U) + 1;
+}
+
+/* Keep the record `id` in the mtime's nanoseconds of the pyc open on fd
+ * (the seconds stay); where the file system cannot keep them, nanoseconds 0. */
+static void stamp_mtime(int fd, const char *id)
+{
+	st_t st;
+	struct timespec ts[2] = { { 0, UTIME_OMIT }, { 0, 0 } };
+	if (FSTAT(fd, &st) != 0)
+		return;
+	ts[1].tv_sec = st.st_mtim.tv_sec;
+	ts[1].tv_nsec = stamp(id);
+	if (futimens(fd, ts) != 0 || FSTAT(fd, &st) != 0)
+		return;
+	if (st.st_mtim.tv_nsec != ts[1].tv_nsec) {
+		ts[1].tv_nsec = 0;
+		futimens(fd, ts);
+	}
+}
+
 void fresh_record(int tfd, const struct nopyc_decision *d)
 {
 	int saved = errno;
@@ -110,10 +160,12 @@ void fresh_record(int tfd, const struct nopyc_decision *d)
 		errno = saved;
 		return;
 	}
-	if (source_of(d, source) && identity(source, id, sizeof id) == 0)
-		fsetxattr(fd, SOURCE_XATTR, id, strlen(id), 0);
-	else
+	if (!source_of(d, source) || identity(source, id, sizeof id) != 0) {
 		fremovexattr(fd, SOURCE_XATTR);   /* moved under a new name */
+	} else if (fsetxattr(fd, SOURCE_XATTR, id, strlen(id), 0) != 0) {
+		fremovexattr(fd, SOURCE_XATTR);   /* no user xattrs, or no room */
+		stamp_mtime(fd, id);
+	}
 	close(fd);
 	errno = saved;
 }
@@ -141,8 +193,18 @@ static int target_pyc_current(int tfd, const struct nopyc_decision *d, const st_
 		rec[n] = '\0';
 		return identity(source, id, sizeof id) != 0 || strcmp(id, rec) == 0;
 	}
-	/* no record (a file system without user xattrs, a pyc put there by
-	 * hand): older than its source is not current */
+	if (identity(source, id, sizeof id) != 0)
+		return 1;   /* no source: CPython decides */
+	if (t->st_mtim.tv_nsec == stamp(id))
+		return 1;   /* the record in the mtime (no user xattrs) */
+	/* A pyc without a record may be a release's older code: compiled
+	 * again (once: that write records it).  Except where no record can be
+	 * kept: a file system with whole-second times (nanoseconds 0), and
+	 * Python 2's pycs, which it writes in place after the open
+	 * (fresh_record's stamp is gone with the first write) - there, older
+	 * (ctime) than its source is not current. */
+	if (t->st_mtim.tv_nsec != 0 && in_pycache(d))
+		return 0;
 	return !(STAT(source, &s) == 0 && newer(&s, t));
 }
 

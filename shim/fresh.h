@@ -16,8 +16,13 @@
  *     so a TARGET kept across releases never runs the older code, even for
  *     a source of the same size and mtime (a reproducible build) or an
  *     unchecked-hash pyc, while an edit in place is judged by CPython's own
- *     checks, as without the shim.  A pyc without the record (a file system
- *     without user xattrs) is current when not older than its source.
+ *     checks, as without the shim.  The record is the xattr
+ *     user.nopyc.source or, on a file system without user xattrs (ramfs,
+ *     tmpfs before Linux 6.6), a hash of it in the TARGET pyc's mtime
+ *     nanoseconds.  A pyc with neither is not current (compiled again
+ *     once), except where no record can be kept (mtime nanoseconds 0: a
+ *     file system with coarser times; Python 2's pycs, written after the
+ *     open): there it is current when not older (ctime) than its source.
  *   - A __pycache__ directory that exists in the original is the
  *     original's (TARGET's entries join it in a listing: merge.h), so
  *     removals and *at calls under it reach both.
@@ -29,8 +34,9 @@ int overlay_use_target(int tfd, struct nopyc_decision *d);
 
 /* A pyc was just published at d->rel below TARGET's fd `tfd` (redirect:
  * written, or renamed there): record the source file d->path stands for now, for
- * overlay_use_target (none: the record goes).  Failures (no user xattrs)
- * are ignored. */
+ * overlay_use_target (none: the record goes): in the xattr, else (no user
+ * xattrs, no room) in the mtime's nanoseconds, 0 where the file system
+ * cannot keep them.  Failures are ignored; errno is kept. */
 void fresh_record(int tfd, const struct nopyc_decision *d);
 
 #endif

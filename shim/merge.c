@@ -11,6 +11,7 @@
 #include "start.h"
 #include "stream.h"
 #include "targets.h"
+#include "updir.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -266,6 +267,15 @@ static __attribute__((noinline)) void opendir_merge(DIR *dir, const char *path)
 	errno = saved;
 }
 
+/* "D/__pycache__/.." where only TARGET has D/__pycache__ (updir.h): the
+ * path without the pair; a buffer of its own frame, used rarely. */
+static __attribute__((noinline)) DIR *opendir_updir(DIR *(*real)(const char *),
+                                                    const char *path)
+{
+	char up[NOPYC_PATH_MAX];
+	return updir_collapse(AT_FDCWD, path, up, sizeof up) ? real(up) : NULL;
+}
+
 DIR *merge_opendir(DIR *(*real)(const char *), const char *path)
 {
 	DIR *dir;
@@ -274,6 +284,13 @@ DIR *merge_opendir(DIR *(*real)(const char *), const char *path)
 	if (nopyc_path_is_candidate(path) && opendir_cache(real, path, &dir))
 		return dir;
 	dir = real(path);
+	if (!dir && errno == ENOENT) {
+		DIR *up = opendir_updir(real, path);
+		if (up)
+			dir = up;
+		else
+			errno = ENOENT;
+	}
 	if (dir && !shim_diag.dryrun)
 		opendir_merge(dir, path);
 	return dir;

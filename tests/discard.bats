@@ -143,14 +143,73 @@ EOF
 	assert_output 42
 }
 
-@test "discard: without a tree (TMPDIR missing) writes still succeed, into nothing" {
+@test "discard: TMPDIR missing: python -m venv (ensurepip, pip) still succeeds, no pyc left (the tree goes where tempfile would)" {
 	need_pip
-	mkdir -p "$T/pkg"
-	echo 'X = 1' >"$T/pkg/m.py"
-	TMPDIR=$BATS_TEST_TMPDIR/no-such-dir run pyrun -m py_compile "$T/pkg/m.py"
+	# CPython's tempfile skips a TMPDIR it cannot use: so does the tree
+	TMPDIR=/nonexistent-nopyc-tmpdir run env -u TEMP -u TMP "$NOPYC_TEST_ROOT/scripts/nopyc" \
+		--discard '**' env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" "$PY" -m venv "$T/venv"
 	assert_success
+	refute_output --partial 'nopyc:'
+	assert_file_executable "$T/venv/bin/python"
+	run env -u PYTHONPATH "$T/venv/bin/python" -m pip --version
+	assert_success
+	assert_no_caches "$T/venv"
+}
+
+@test "discard: TMPDIR missing: the tree is made in the next directory tempfile tries (TEMP), read back by a child, and removed" {
+	need_pip
+	local temp=$BATS_TEST_TMPDIR/temp
+	mkdir -p "$T/pkg" "$temp"
+	echo 'X = 1' >"$T/pkg/m.py"
+	TMPDIR=$BATS_TEST_TMPDIR/no-such-dir TEMP=$temp run pyrun - "$T/pkg/m.py" <<'EOF'
+import os, py_compile, subprocess, sys, tempfile
+pyc = py_compile.compile(sys.argv[1], doraise=True)
+print("tempfile", tempfile.gettempdir() == os.environ["TEMP"])
+print("trees", [n.split(".")[0] for n in os.listdir(os.environ["TEMP"])])
+child = subprocess.run([sys.executable, "-c",
+    "import os, sys; print('child', os.path.exists(sys.argv[1]))", pyc],
+    stdout=subprocess.PIPE, universal_newlines=True)
+print(child.stdout.strip())
+EOF
+	assert_success
+	assert_line 'tempfile True'
+	assert_line "trees ['nopyc-discard']"
+	assert_line 'child True'
+	refute_output --partial 'nopyc:'
 	assert_no_caches "$T"
 	assert_not_exist "$BATS_TEST_TMPDIR/no-such-dir"
+	assert_equal "$(ls -A "$temp")" ''
+}
+
+# In a mount namespace: every directory a tree may go in is missing or
+# read-only; then run ARGS.
+ns_no_tree() {
+	local d
+	for d in /tmp /var/tmp /usr/tmp; do
+		[[ -d $d && ! -L $d ]] || continue
+		mount --bind "$d" "$d"
+		mount -o remount,bind,ro "$d"
+	done
+	env -u TEMP -u TMP TMPDIR=/nonexistent-nopyc-tmpdir "$@"
+}
+
+@test "discard: no directory can take the tree: writes still succeed, into nothing, and it is said once" {
+	need_pip
+	((EUID == 0)) || skip "needs root for unshare -m and mount"
+	unshare -m true 2>/dev/null || skip "cannot unshare -m here"
+	mkdir -p "$T/pkg"
+	echo 'X = 1' >"$T/pkg/m.py"
+	echo 'Y = 2' >"$T/pkg/n.py"
+	run --separate-stderr unshare -m bash -c "$(declare -f ns_no_tree); ns_no_tree \"\$@\"" _ \
+		env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" LD_PRELOAD="$NOPYC_LIB" NOPYC_RULES='discard **' \
+		"$PY" -c 'import py_compile, sys
+for f in sys.argv[1:]:
+    print(py_compile.compile(f, doraise=True) is not None)' "$T/pkg/m.py" "$T/pkg/n.py"
+	assert_success
+	assert_output $'True\nTrue'
+	[[ ${#stderr_lines[@]} == 1 && ${stderr_lines[0]} == 'nopyc: discard: no directory takes the throw-away tree'* ]] ||
+		fail "want one line about the tree on stderr, got: $stderr"
+	assert_no_caches "$T"
 }
 
 # the tree a process with pid PID (and its start time) would make

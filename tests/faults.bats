@@ -74,6 +74,46 @@ $1"
 	assert_pycs "$AFTER" 0
 }
 
+# A file system with no size limit reports 0 blocks, 0 free (statfs(2)):
+# ramfs, and tmpfs mounted with size=0.  It is never full.
+@test "faults: TARGET on ramfs and on tmpfs size=0 (no limit): no false 'no space left', every pyc saved, then reused; discard's tree there works too" {
+	need_unshare
+	mkdir -p "$TGT"
+	export NOPYC_RULES="redirect $SRC/** $TGT; deny **" TGT AFTER SRC
+	local fs
+	for fs in "-t ramfs nopyc-ramfs" "-t tmpfs -o size=0 nopyc-unlimited"; do
+		rm -rf "$AFTER"
+		export FS=$fs
+		run --separate-stderr in_ns '
+			mount $FS "$TGT" || exit 90
+			chmod 0700 "$TGT"
+			[ "$(stat -f -c %b "$TGT")" -eq 0 ] || exit 91
+			py_shim "$BATS_TEST_TMPDIR/app.py" "$SRC"
+			echo "first run: $?"
+			find "$TGT" -name "*.pyc" -printf "%i %T@ %p\n" | sort >"$BATS_TEST_TMPDIR/before"
+			py_shim "$BATS_TEST_TMPDIR/app.py" "$SRC"
+			echo "second run: $?"
+			find "$TGT" -name "*.pyc" -printf "%i %T@ %p\n" | sort >"$BATS_TEST_TMPDIR/again"
+			mkdir -m 0700 "$TGT/discard-tree"
+			NOPYC_RULES="discard **" TMPDIR=$TGT/discard-tree py_shim -c "import os, py_compile, sys
+p = py_compile.compile(sys.argv[1], doraise=True)
+print(\"discard\", os.path.exists(p))" "$SRC/pkg1/m00.py"
+			echo "discard run: $?"
+			cp -a "$TGT" "$AFTER"'
+		assert_success
+		assert_output "$APP_OUTPUT
+first run: 7
+$APP_OUTPUT
+second run: 7
+discard True
+discard run: 0"
+		assert_equal "$stderr" ""
+		assert_no_caches "$SRC"
+		assert_pycs "$AFTER" 22
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/again")" "$(cat "$BATS_TEST_TMPDIR/before")"
+	done
+}
+
 # Two pages free: the small __init__ pyc fits, the next pyc (~14 KB) gets a
 # short write.  CPython does not check for one (file.write's count is
 # ignored in importlib's _write_atomic, every version) and renames the

@@ -1019,7 +1019,7 @@ action: redirect
 mapped: $r$pyc
 target: $r acceptable
 write: goes to the mapped path (parents made, mode 0700)
-read: the mapped path if it exists, else the original
+read: the mapped path while it is current, else the original
 
 path: $r$pyc
 cache: yes, a bytecode file
@@ -1029,6 +1029,12 @@ mapped: - (the path is already inside TARGET)
 target: $r acceptable
 write: goes through (the path is already inside TARGET)
 read: goes through"
+	# a __pycache__ directory: the original's, TARGET's entries merged in;
+	# a temp file: TARGET's copy first
+	run "$NOPYC" --rule "redirect $T/** $r" --explain "${pyc%/*}" "$pyc.123"
+	assert_success
+	assert_line "read: the original if it exists (the mapped path's entries join its listing), else the mapped path"
+	assert_line "read: the mapped path if it exists, else the original"
 	run nopyc_py --rule "redirect $T/** $r" "$PY" "$T/main.py"
 	assert_success
 	assert_no_caches "$T"

@@ -173,6 +173,122 @@ check_unchecked_hash_release() {
 	for_each_python check_unchecked_hash_release
 }
 
+# ---- a TARGET without user xattrs (ramfs; tmpfs before Linux 6.6) ---------------------
+
+# stage_release DIR TEXT: a release DIR/app (package app; app/core.py says
+# V = 'TEXT'), its sources the same size and mtime in every release (a
+# reproducible build).
+stage_release() {
+	mkdir -p "$1/app"
+	: >"$1/app/__init__.py"
+	echo "V = '$2'" >"$1/app/core.py"
+	touch -d @1600000000 "$1/app/__init__.py" "$1/app/core.py"
+}
+
+# run_app RULES DIR LOG: import app.core from DIR under the shim (NOPYC_LOG
+# to LOG), print app.core.V.
+run_app() {
+	NOPYC_LOG=$3 NOPYC_RULES=$1 py_shim -c 'import sys; sys.path.insert(0, sys.argv[1]); import app.core; print(app.core.V)' "$2"
+}
+
+# writes LOG: how many redirected writes (verdict=mapped) LOG shows.
+writes() {
+	grep -c 'verdict=mapped' "$1" || true
+}
+
+# switch_check RULES DIR TEXT LOG WHAT: a start after a switch prints TEXT
+# and compiles (the old release's caches are not current); the next start
+# prints TEXT and compiles nothing.
+switch_check() {
+	local out
+	out=$(run_app "$1" "$2" "$4.1") || die "$5: the first start failed: $out"
+	[[ $out == "$3" ]] || die "$5: the first start printed '$out', not '$3': TARGET's caches of the old release ran"
+	[[ $(writes "$4.1") -gt 0 ]] || die "$5: the first start compiled nothing"
+	out=$(run_app "$1" "$2" "$4.2") || die "$5: the second start failed: $out"
+	[[ $out == "$3" ]] || die "$5: the second start printed '$out', not '$3'"
+	[[ $(writes "$4.2") == 0 ]] ||
+		die "$5: the second start compiled again: $(grep 'verdict=mapped' "$4.2")"
+}
+
+ns_release_switch() {
+	local srv=$W/srv pc=$W/pc rules out
+	mount -t ramfs -o mode=0755 nopyc-ramfs "$pc"
+	if py_noshim -c 'import os, sys; os.setxattr(sys.argv[1], "user.probe", b"1")' "$pc" 2>/dev/null; then
+		die "this ramfs keeps user xattrs: the test needs a file system without"
+	fi
+	# a symlink switch: release 2 was staged before release 1's caches
+	# were written (its ctime is older than theirs)
+	stage_release "$srv/releases/v1" v1
+	stage_release "$srv/releases/v2" v2
+	ln -s releases/v1 "$srv/current"
+	rules="redirect $srv/current/** $pc/%u; allow **"
+	out=$(run_app "$rules" "$srv/current" "$W/log-v1") && [[ $out == v1 ]] ||
+		die "release 1 printed '$out'"
+	ln -sfn releases/v2 "$srv/current"
+	switch_check "$rules" "$srv/current" v2 "$W/log-link" "current -> releases/v2"
+	# a directory switch: mv app.new app, app.new staged first
+	stage_release "$srv/site" v1
+	stage_release "$srv/next" v2
+	rules="redirect $srv/site/** $pc/%u; allow **"
+	out=$(run_app "$rules" "$srv/site" "$W/log-mv1") && [[ $out == v1 ]] ||
+		die "the site's release 1 printed '$out'"
+	mv "$srv/site/app" "$srv/site/app.old"
+	mv "$srv/next/app" "$srv/site/app"
+	switch_check "$rules" "$srv/site" v2 "$W/log-mv" "mv app.new app"
+}
+
+check_release_switch_without_xattrs() {
+	# Python 2 writes its pyc in place after the open: no record survives
+	# there, its caches keep the ctime rule (README: limits)
+	[[ $PYMAJOR == 3 ]] || return 0
+	mkdir -p "$W/srv/releases" "$W/pc"
+	in_mount_ns ns_release_switch stage_release run_app writes switch_check
+}
+
+@test "deploy: on a TARGET without user xattrs (ramfs) a release switch (symlink, mv) runs the new code and compiles it once" {
+	[[ $(id -u) == 0 ]] || skip "needs root for unshare -m and mount"
+	can_unshare_mount || skip "cannot unshare -m and mount here"
+	for_each_python check_release_switch_without_xattrs
+}
+
+# old_pyc_in TARGET DIR: release 2 in DIR; TARGET holds a pyc of
+# DIR/app/core.py put there after it without the shim (no record, newer than
+# the source): compiled from release 1, which has release 2's size and mtime.
+old_pyc_in() {
+	local mapped
+	stage_release "$2" v2
+	stage_release "$W/old" v1
+	py_noshim -c 'import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True)' "$W/old/app/core.py"
+	mapped=$(mapped_pyc "$1/$UID_" "$2/app/core.py")
+	mkdir -p "${mapped%/*}"
+	cp "$(pyc_path "$W/old/app/core.py")" "$mapped"
+}
+
+ns_unrecorded_pyc() {
+	mount -t ramfs -o mode=0755 nopyc-ramfs "$W/pc"
+	old_pyc_in "$W/pc" "$W/ram"
+	switch_check "redirect $W/ram/** $W/pc/%u; allow **" "$W/ram" v2 "$W/log-ram" "ramfs TARGET"
+}
+
+check_unrecorded_pyc() {
+	[[ $PYMAJOR == 3 ]] || return 0 # Python 2: the ctime rule (README: limits)
+	# a TARGET with user xattrs (the test directory's file system)
+	mkdir -p "$W/tgt" "$W/pc"
+	chmod 0700 "$W/tgt"
+	old_pyc_in "$W/tgt" "$W/disk"
+	switch_check "redirect $W/disk/** $W/tgt/%u; allow **" "$W/disk" v2 "$W/log-disk" "TARGET in $W"
+	# and one without (ramfs)
+	if [[ $(id -u) == 0 ]] && can_unshare_mount; then
+		in_mount_ns ns_unrecorded_pyc stage_release run_app writes switch_check old_pyc_in
+	else
+		echo "ramfs TARGET not tested: needs root and unshare -m"
+	fi
+}
+
+@test "deploy: a pyc in TARGET without a source record (put there before) is compiled again once, on ramfs and on a file system with xattrs" {
+	for_each_python check_unrecorded_pyc
+}
+
 # ---- a pyc write cut short ---------------------------------------------------------
 
 # big_module FILE: a module whose pyc is about 200 KB; it defines SIZE.

@@ -154,6 +154,59 @@ c.$PYTAG.pyc file")
 ['a.$PYTAG.pyc', 'b.$PYTAG.pyc', 'c.$PYTAG.pyc']"
 }
 
+@test "view: a TARGET-only __pycache__ can be entered (cd, chdir, fchdir) and left by '..' (ls -la, os.stat, os.listdir)" {
+	mixed_tree
+	local d=$S/pkg2/__pycache__ want="d.$PYTAG.pyc"
+	# cd && ls: the shell enters TARGET's copy and lists it; its own cd ..
+	# follows $PWD back to the tree
+	run redir bash -c 'cd "$1" && ls && cd .. && ls' _ "$d"
+	assert_success
+	assert_output "$want
+__init__.py
+__pycache__
+d.py"
+	# ls -la: '..' is the package directory, no "cannot access"
+	run --separate-stderr redir ls -la "$d"
+	assert_success
+	assert_equal "$stderr" ''
+	assert_line --regexp '^d[-rwxst]{9}\.? +[0-9]+ .* \.\.$'
+	assert_line --regexp " $want\$"
+	# shellcheck disable=SC2016
+	NOPYC_RULES=$RULES run --separate-stderr py_shim -c '
+import os, sys
+d, pkg, tgt = sys.argv[1:]
+print("isdir", os.path.isdir(d))
+up = os.stat(d + "/..")
+print("dotdot is pkg", (up.st_dev, up.st_ino) == (os.stat(pkg).st_dev, os.stat(pkg).st_ino))
+print("dotdot lists", sorted(os.listdir(d + "/..")))
+print("through", os.path.exists(d + "/../d.py"))
+for missing in (pkg + "/nope/__pycache__/..", d + "/../nope"):
+    try:
+        os.stat(missing)
+        print("found", missing)
+    except FileNotFoundError:
+        pass
+os.chdir(d)
+print("chdir lists", os.listdir("."), "cwd in TARGET", os.getcwd().startswith(tgt))
+os.chdir("/")
+fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+os.fchdir(fd)
+print("fchdir lists", os.listdir("."))
+os.chdir(d + "/..")
+print("chdir .. is pkg", os.getcwd() == pkg)' "$d" "$S/pkg2" "$TG"
+	assert_success
+	assert_equal "$stderr" ''
+	assert_output "isdir True
+dotdot is pkg True
+dotdot lists ['__init__.py', '__pycache__', 'd.py']
+through True
+chdir lists ['$want'] cwd in TARGET True
+fchdir lists ['$want']
+chdir .. is pkg True"
+	# the tree itself still has no __pycache__
+	assert_not_exists "$d"
+}
+
 @test "view: only cache entries of TARGET join a listing; a directory without a counterpart is listed as it is" {
 	mixed_tree
 	# TARGET holds $S/pkg/sub only as the parent of a cache whose source

@@ -117,20 +117,36 @@ check_overlay_shipped() {
 	for_each_python check_overlay_shipped
 }
 
-# forge_target_pyc SRC TEXT TARGET: a valid pyc of SRC saying TEXT instead
-# (same size and mtime as SRC, so it validates), put in TARGET at SRC's
-# mapped path now, after SRC's last change.
+# forge_target_pyc SRC TEXT RULES TARGET: a valid pyc of SRC saying TEXT
+# instead (same size and mtime as SRC, so it validates), put in TARGET at
+# SRC's mapped path now, after SRC's last change.  Python 3: written through
+# the shim, so it records SRC as its source (a pyc in __pycache__ without
+# the record is not current): SRC is rewritten in place (the same file) to
+# TEXT while it compiles.  Python 2 (its pycs beside the source keep the
+# ctime rule): compiled elsewhere and copied in.
 forge_target_pyc() {
-	local src=$1 text=$2 tgt=$3 scratch=$W/forge pyc
-	mkdir -p "$scratch"
-	printf '%s\n' "$text" >"$scratch/${src##*/}"
-	[[ $(stat -c %s "$scratch/${src##*/}") == $(stat -c %s "$src") ]] || die "forge: '$text' is not the size of $src"
-	touch -d "@$(stat -c %Y "$src")" "$scratch/${src##*/}"
-	py_noshim -c 'import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True)' "$scratch/${src##*/}"
-	pyc=$(mapped_pyc "$tgt" "$src")
-	mkdir -p "${pyc%/*}"
-	cp "$(pyc_path "$scratch/${src##*/}")" "$pyc"
-	rm -rf "$scratch"
+	local src=$1 text=$2 rules=$3 tgt=$4 orig mtime scratch=$W/forge pyc
+	mtime=$(stat -c %Y "$src")
+	if [[ $PYMAJOR == 2 ]]; then
+		mkdir -p "$scratch"
+		printf '%s\n' "$text" >"$scratch/${src##*/}"
+		[[ $(stat -c %s "$scratch/${src##*/}") == $(stat -c %s "$src") ]] || die "forge: '$text' is not the size of $src"
+		touch -d "@$mtime" "$scratch/${src##*/}"
+		py_noshim -c 'import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True)' "$scratch/${src##*/}"
+		pyc=$(mapped_pyc "$tgt" "$src")
+		mkdir -p "${pyc%/*}"
+		cp "$(pyc_path "$scratch/${src##*/}")" "$pyc"
+		rm -rf "$scratch"
+		return 0
+	fi
+	orig=$(<"$src")
+	printf '%s\n' "$text" >"$src"
+	[[ $(stat -c %s "$src") == $((${#orig} + 1)) ]] || die "forge: '$text' is not the size of $src"
+	touch -d "@$mtime" "$src"
+	NOPYC_RULES=$rules py_shim -c 'import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True)' "$src" ||
+		die "forge: compiling '$text' under the shim failed"
+	printf '%s\n' "$orig" >"$src"
+	touch -d "@$mtime" "$src"
 }
 
 check_overlay_target_first() {
@@ -140,7 +156,7 @@ check_overlay_target_first() {
 	rules="redirect $src/** $tgt/%u; allow **"
 	NOPYC_RULES=$rules py_shim -c 'print(1)' >/dev/null # creates TARGET, 0700
 	# A pyc of `X = 3` (same size and mtime) in TARGET, newer than the source.
-	forge_target_pyc "$src/stalemod.py" 'X = 3' "$tgt/$UID_"
+	forge_target_pyc "$src/stalemod.py" 'X = 3' "$rules" "$tgt/$UID_"
 	NOPYC_RULES=$rules run py_shim -c "$IMPORT_STALEMOD" "$src"
 	[[ $output == 3 ]] || die "printed '$output', want 3 (TARGET's pyc before the shipped one)"
 	run py_noshim -B -c "$IMPORT_STALEMOD" "$src"

@@ -1561,6 +1561,26 @@ static int t_readlink(const char *name)
 	return 0;
 }
 
+/* ---- chdir: a __pycache__ in the tree is the tree's; one only TARGET
+ * holds is entered at TARGET (the cwd is then TARGET's copy) ---- */
+
+static int t_chdir(const char *name)
+{
+	char *o = O(name, "__pycache__"), *o2 = O(name, "sub/__pycache__");
+	char cwd[4096];
+	const char *want = mode == REDIRECT ? M(o2) : o2;
+	r_mkdirs(o);
+	r_mkdirs(M(o));
+	r_mkdirs(O(name, "sub"));
+	r_mkdirs(mode == REDIRECT ? M(o2) : o2);
+	CHECK(chdir(o) == 0, "into the tree's __pycache__: %s", err_name(errno));
+	CHECK(getcwd(cwd, sizeof cwd) && strcmp(cwd, o) == 0, "cwd %.900s, want the tree's %s", cwd, o);
+	CHECK(chdir(o2) == 0, "into a __pycache__ only %s holds: %s",
+	      mode == REDIRECT ? "TARGET" : "the tree", err_name(errno));
+	CHECK(getcwd(cwd, sizeof cwd) && strcmp(cwd, want) == 0, "cwd %.900s, want %s", cwd, want);
+	return 0;
+}
+
 /* ---- mknod family: a new node (a fifo) ---- */
 
 static int t_mknod(const char *name)
@@ -1806,6 +1826,7 @@ static const struct {
 	{ "getxattr", t_getxattr }, { "lgetxattr", t_getxattr },
 	{ "listxattr", t_getxattr }, { "llistxattr", t_getxattr },
 	{ "euidaccess", t_access }, { "eaccess", t_access },
+	{ "chdir", t_chdir },
 #if HAVE_GLIBC_NAMES
 	/* GLIBC(...) in shim/wrappers.def */
 	{ "open64", t_open }, { "openat64", t_open },
