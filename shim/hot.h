@@ -88,16 +88,12 @@ static inline const char *UNCHECKED(const char *p)
 #define WIDE_NAME_stat64 WIDE_YES
 #define WIDE_NAME_lstat64 WIDE_YES
 #define WIDE_NAME_fstatat64 WIDE_YES
-#define WIDE_NAME_statx WIDE_YES
 #define WIDE_NAME_open64 WIDE_YES
 #define WIDE_NAME_openat64 WIDE_YES
 #define WIDE_NAME___open64_2 WIDE_YES
-#define WIDE_NAME___openat64_2 WIDE_YES
 #define WIDE_NAME_fopen64 WIDE_YES
 #define WIDE_NAME_access WIDE_YES
-#define WIDE_NAME_faccessat WIDE_YES
 #define WIDE_NAME_readlink WIDE_YES
-#define WIDE_NAME_readlinkat WIDE_YES
 #else
 #define WIDE(ret, name, call, params, ARGS, LOCALS)
 #define TO_WIDE(name, call, ARGS)
