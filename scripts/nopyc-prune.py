@@ -18,7 +18,7 @@ Nothing else is touched: files that are not caches, caches this tool cannot
 read, symbolic links (never followed: the walk and every removal go through
 directory file descriptors, so a TARGET someone else can write cannot steer a
 removal outside it).  Prints one line per removed file and a summary; exit
-status 0, 1 if something could not be removed, 125 on a usage error.
+status 0, 1 if something could not be removed, 2 on a usage error.
 """
 import os
 import re
@@ -32,7 +32,7 @@ TEMP_AGE = 3600  # seconds before a temp file counts as left behind
 
 def usage(msg):
     sys.stderr.write("nopyc: prune: %s\n" % msg)
-    sys.exit(125)
+    sys.exit(2)
 
 
 # ---- source hashes (CPython's _imp.source_hash) ---------------------------

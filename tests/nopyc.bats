@@ -107,33 +107,34 @@ mapped_pyc() { # TARGET SOURCE
 	assert_line --index 1 "libnopyc $nine ($x/build/libnopyc.so)"
 }
 
-@test "usage errors exit 125 with one clear line" {
+@test "usage errors exit 2 (as configuration errors) with one clear line, nothing run" {
 	run --separate-stderr "$NOPYC"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: no command given (see nopyc --help)'
-	run --separate-stderr "$NOPYC" --bogus true
-	assert_equal "$status" 125
+	run --separate-stderr "$NOPYC" --bogus touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: unknown option --bogus (see nopyc --help)'
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
 	run --separate-stderr "$NOPYC" --deny
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: --deny needs an argument (see nopyc --help)'
 	run --separate-stderr "$NOPYC" --check true
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: --check takes no command (see nopyc --help)'
 	run --separate-stderr "$NOPYC" --explain
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: --explain needs at least one PATH'
 }
 
-@test "values the rule language cannot hold are refused (125), not mangled" {
+@test "values the rule language cannot hold are refused (2), not mangled" {
 	local v
 	for v in '/a;b/**' '/a#b/**' $'/a\nb/**' ''; do
 		run --separate-stderr "$NOPYC" --deny "$v" true
-		assert_equal "$status" 125
+		assert_equal "$status" 2
 		assert_equal "${stderr:0:13}" 'nopyc: --deny'
 	done
 	run --separate-stderr "$NOPYC" --redirect "$BATS_TEST_TMPDIR/a b" true
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" "nopyc: --redirect '$BATS_TEST_TMPDIR/a b': a TARGET directory cannot contain blanks"
 }
 
@@ -361,15 +362,15 @@ mapped_pyc() { # TARGET SOURCE
 	assert_output "$BATS_TEST_TMPDIR/rules.conf"
 }
 
-@test "--config with NOPYC_CONFIG already set, or twice: refused (125)" {
+@test "--config with NOPYC_CONFIG already set, or twice: refused (2: a usage error)" {
 	: >"$BATS_TEST_TMPDIR/one.conf"
 	run --separate-stderr env NOPYC_CONFIG=/etc/other.conf "$NOPYC" --config "$BATS_TEST_TMPDIR/one.conf" touch "$BATS_TEST_TMPDIR/ran"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	[[ $stderr == "nopyc: --config $BATS_TEST_TMPDIR/one.conf: NOPYC_CONFIG is already set (to '/etc/other.conf');"* ]] ||
 		fail "unexpected message: $stderr"
 	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
 	run --separate-stderr "$NOPYC" --config a.conf --config b.conf true
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: --config given twice: nopyc reads one rules file (use --rule for more)'
 }
 
@@ -698,7 +699,7 @@ print("ok")' "$NOPYC" "$BATS_TEST_TMPDIR/started"
 	assert_equal "$(head -1 "$log")" 'nopyc: pid=1 call=mkdir path=/old/__pycache__ rule=1 action=deny verdict=fail mapped=- result=EROFS'
 	# --log - sends the lines to the terminal: --stats cannot read them.
 	run --separate-stderr "$NOPYC" --stats --log - touch "$BATS_TEST_TMPDIR/ran"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: --stats reads the decision log, which --log - (NOPYC_LOG=stderr) sends to the terminal: use --log FILE with --stats'
 	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
 }

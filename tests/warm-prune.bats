@@ -186,18 +186,21 @@ write_lines() {
 	assert_equal "$status" 2
 	assert_equal "$stderr" "nopyc: warm: the rules discard the caches under '$T/main.py', so warm would write nothing: give the rules the program runs with (e.g. --redirect DIR, or --allow '**' to write beside the sources)"
 	run --separate-stderr nopyc_py --dry-run "${RULES[@]}" warm "$T"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: warm: --dry-run lets every call through, so the caches would be written beside the sources: drop --dry-run'
+	# usage errors: exit 2, as the README says (not 125, nopyc's own failure)
 	run --separate-stderr nopyc_py "${RULES[@]}" warm
-	assert_equal "$status" 125
+	assert_equal "$status" 2
+	assert_equal "$stderr" 'nopyc: warm needs at least one PATH (see nopyc --help)'
 	run --separate-stderr nopyc_py "${RULES[@]}" warm "$T/missing"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" "nopyc: warm: $T/missing: No such file or directory"
 	run --separate-stderr nopyc_py warm --redirect "$TGT" "$T"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: warm: unknown option --redirect (rule options go before warm: nopyc --redirect DIR warm PATH...)'
-	run --separate-stderr nopyc_py "${RULES[@]}" warm --jobs x "$T"
-	assert_equal "$status" 125
+	run --separate-stderr nopyc_py "${RULES[@]}" warm --jobs abc "$T"
+	assert_equal "$status" 2
+	assert_equal "$stderr" 'nopyc: warm: --jobs takes a number (0: one per CPU)'
 	run -127 --separate-stderr nopyc_py "${RULES[@]}" warm --python no-such-python "$T"
 	assert_equal "$status" 127
 	assert_equal "$stderr" 'nopyc: no-such-python: command not found'
@@ -387,30 +390,30 @@ for name, mode in (("same", M.CHECKED_HASH), ("changed", M.CHECKED_HASH), ("unch
 	# a TARGET that is itself a symbolic link is refused
 	ln -s "$outside" "$BATS_TEST_TMPDIR/link"
 	run --separate-stderr nopyc_py prune "$BATS_TEST_TMPDIR/link"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" "nopyc: prune: $BATS_TEST_TMPDIR/link is not a directory"
 	assert_equal "$(snapshot "$outside")" "$before"
 }
 
-@test "prune: %u as in a rule's TARGET; usage errors (125)" {
+@test "prune: %u as in a rule's TARGET; usage errors (2)" {
 	mkdir -m 700 "$BATS_TEST_TMPDIR/run-$(id -u)"
 	run nopyc_py prune "$BATS_TEST_TMPDIR/run-%u"
 	assert_success
 	assert_output "nopyc prune: $BATS_TEST_TMPDIR/run-$(id -u): removed 0 cache files (0 bytes), 0 directories; kept 0 cache files"
 	run --separate-stderr nopyc_py prune
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: prune: no TARGET given (usage: nopyc prune [--dry-run] TARGET...)'
 	run --separate-stderr nopyc_py prune /
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: prune: TARGET / would take every cache on the system for a redirected one'
 	run --separate-stderr nopyc_py prune "$T/main.py"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	run --separate-stderr nopyc_py prune "$BATS_TEST_TMPDIR/missing"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" "nopyc: prune: $BATS_TEST_TMPDIR/missing: No such file or directory"
 	run --separate-stderr nopyc_py --redirect "$TGT" prune "$TGT"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: prune takes no rules: it works on the TARGET directories given'
 	run --separate-stderr nopyc_py prune --bogus "$TGT"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 }
