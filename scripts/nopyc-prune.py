@@ -275,6 +275,9 @@ def main(argv):
     for a in args:
         if a == "--dry-run":
             dry_run = True
+        elif a in ("-h", "--help"):
+            print("usage: nopyc prune [--dry-run] TARGET...  (see nopyc prune --help)")
+            return 0
         elif a == "--":
             targets.extend(args)
         elif a.startswith("-"):

@@ -216,6 +216,37 @@ write_lines() {
 	assert_equal "$stderr" 'nopyc: warm: command not found'
 }
 
+@test "warm --help and prune --help: their usage on stdout, exit 0, nothing compiled or removed" {
+	local orphan
+	orphan=$(mapped_pyc "$TGT" "$T/gone.py")
+	mkdir -p "${orphan%/*}"
+	echo x >"$orphan"
+	# the default rules (deny **) would refuse warm: --help comes first
+	run --separate-stderr nopyc_py warm --help
+	assert_success
+	assert_equal "${lines[0]}" 'usage: nopyc [OPTIONS] warm [--python PY]... [--jobs N] PATH...'
+	assert_output --partial '--jobs N'
+	assert_equal "$stderr" ''
+	run --separate-stderr nopyc_py "${RULES[@]}" warm --python "$PY" -h "$T"
+	assert_success
+	assert_equal "${lines[0]}" 'usage: nopyc [OPTIONS] warm [--python PY]... [--jobs N] PATH...'
+	assert_no_caches "$T"
+	assert_equal "$(find "$TGT" -name '*.pyc')" "$orphan"
+	run --separate-stderr nopyc_py prune --help
+	assert_success
+	assert_equal "${lines[0]}" 'usage: nopyc prune [--dry-run] TARGET...'
+	assert_output --partial '--dry-run'
+	assert_equal "$stderr" ''
+	run --separate-stderr nopyc_py prune "$TGT" -h
+	assert_success
+	assert_equal "${lines[0]}" 'usage: nopyc prune [--dry-run] TARGET...'
+	assert_file_exists "$orphan"
+	# after --, a TARGET called --help
+	run --separate-stderr nopyc_py prune -- --help
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: prune: $PWD/--help: No such file or directory"
+}
+
 @test "warm: a file that does not compile: exit 1, every other file compiled" {
 	echo 'def broken(:' >"$T/a/broken.py"
 	run nopyc_py "${RULES[@]}" warm --python "$PY" "$T"
