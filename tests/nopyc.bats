@@ -788,7 +788,60 @@ print("ok")' "$NOPYC" "$BATS_TEST_TMPDIR/started"
 	# bash's globstar: the directory itself comes first
 	run --separate-stderr nopyc_py --deny a/ "${expanded[@]}" "$PY" main.py
 	assert_equal "$status" 2
-	assert_equal "$stderr" "nopyc: --deny 'a/': 'a/' is a directory: a pattern is matched against cache paths (.../__pycache__/NAME.pyc), so it never matches; for everything below it write 'a/**'"
+	assert_equal "$stderr" "nopyc: --deny 'a/' is followed by '${expanded[0]}': did the shell expand an unquoted pattern? Quote it: --deny 'a/**'"
+	assert_no_caches "$T"
+}
+
+@test "an expanded pattern whose first match is a cache directory or a file: refused (exit 2), nothing run" {
+	need_python
+	# The shell's expansion of "$d/*" (C locale order): __pycache__ first.
+	# It is a cache path, so it was once taken as the pattern, and main.py
+	# (executable) ran with the rest as its arguments, writing caches.
+	local d=$BATS_TEST_TMPDIR/srv
+	mkdir -p "$d/__pycache__"
+	printf '#!%s\nimport sys; sys.path.insert(0, "%s"); import zmod\nopen("%s/ran", "w").close()\n' \
+		"$PY" "$d" "$BATS_TEST_TMPDIR" >"$d/main.py"
+	chmod +x "$d/main.py"
+	echo 'L = 1' >"$d/zmod.py"
+	run --separate-stderr nopyc_py --deny "$d/__pycache__" "$d/main.py" "$d/zmod.py" python3 main.py
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --deny '$d/__pycache__' is followed by '$d/main.py': did the shell expand an unquoted pattern? Quote it: --deny '$d/**' (if you meant the path '$d/__pycache__' itself, put -- before the command)"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$(find "$d" -name '*.pyc')" ''
+	# the next match not executable (once: "Permission denied", 126)
+	chmod -x "$d/main.py"
+	run --separate-stderr nopyc_py --allow "$d/main.py" "$d/zmod.py" "$PY" "$d/main.py"
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --allow '$d/main.py' is followed by '$d/zmod.py': did the shell expand an unquoted pattern? Quote it: --allow '$d/**'"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+	# the same name in other directories (*/__pycache__), relative paths
+	mkdir -p "$T/a/__pycache__" "$T/b/__pycache__"
+	cd "$T"
+	run --separate-stderr nopyc_py --discard a/__pycache__ b/__pycache__ "$PY" main.py
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --discard 'a/__pycache__' is followed by 'b/__pycache__': did the shell expand an unquoted pattern? Quote it: --discard './**' (if you meant the path 'a/__pycache__' itself, put -- before the command)"
+	run --separate-stderr nopyc_py --deny "$T/a/__pycache__" "$T/b/__pycache__" "$PY" main.py
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --deny '$T/a/__pycache__' is followed by '$T/b/__pycache__': did the shell expand an unquoted pattern? Quote it: --deny '$T/**' (if you meant the path '$T/a/__pycache__' itself, put -- before the command)"
+	assert_equal "$(find "$T" -name '*.pyc')" ''
+	# One match, a file: no pattern below a file; quote the pattern.
+	mkdir "$BATS_TEST_TMPDIR/one"
+	echo 'x = 1' >"$BATS_TEST_TMPDIR/one/only.py"
+	run --separate-stderr nopyc_py --deny "$BATS_TEST_TMPDIR/one/only.py" "$PY" main.py
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --deny '$BATS_TEST_TMPDIR/one/only.py': '$BATS_TEST_TMPDIR/one/only.py' is a file, not a pattern: a pattern is matched against cache paths (.../__pycache__/NAME.pyc), so it never matches; did the shell expand an unquoted pattern? Quote it: --deny '$BATS_TEST_TMPDIR/one/**'"
+	run --separate-stderr nopyc_py --rule "deny $BATS_TEST_TMPDIR/one/only.py" "$PY" main.py
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --rule 'deny $BATS_TEST_TMPDIR/one/only.py': '$BATS_TEST_TMPDIR/one/only.py' is a file, not a pattern: a pattern is matched against cache paths (.../__pycache__/NAME.pyc), so it never matches; for every cache beside it write '$BATS_TEST_TMPDIR/one/**'"
+	assert_equal "$(find "$T" "$BATS_TEST_TMPDIR/one" -name '*.pyc')" ''
+	# A cache path meant as it is: -- before the command, or --deny=PATH.
+	run nopyc_py --deny "$T/a/__pycache__" -- "$PY" -c 'print("ran")'
+	assert_success
+	assert_output ran
+	chmod +x "$d/main.py"
+	run nopyc_py --deny="$d/__pycache__" --allow '**' "$d/main.py"
+	assert_success
+	assert_file_exists "$BATS_TEST_TMPDIR/ran"
 }
 
 @test "a pattern that can never match, or with '~': refused (exit 2), with the fix" {
