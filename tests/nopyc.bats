@@ -878,9 +878,47 @@ print("ok")' "$NOPYC" "$BATS_TEST_TMPDIR/started"
 	run --separate-stderr "$NOPYC" --redirect "$tilde" touch "$BATS_TEST_TMPDIR/ran"
 	assert_equal "$status" 2
 	assert_equal "$stderr" "nopyc: --redirect '~/cache':${msg#NOPYC_RULES rule 1:}
-nopyc: a TARGET starting with ~ or \$ is not expanded here: write the directory out, e.g. --redirect \"\$HOME/.cache/pycache\"
+nopyc: a TARGET starting with ~ is not expanded here: write the directory out, e.g. --redirect \"\$HOME/.cache/pycache\"
 nopyc: touch not run: configuration error (nopyc --check shows the rules)"
 	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+}
+
+@test "a TARGET with \$NAME (no braces): not run, the hint gives \${NAME}, the form that is expanded" {
+	need_python
+	local v=$BATS_TEST_TMPDIR/v
+	mkdir -m 700 "$v"
+	# shellcheck disable=SC2016 # the library is to expand them
+	local bare='$V/c' mid="$v/\$V"
+	run --separate-stderr env V="$v" "$NOPYC" --rule "redirect $T/** $bare" touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 2
+	# shellcheck disable=SC2016
+	assert_equal "$stderr" "nopyc: --rule 'redirect $T/** \$V/c': \$V is not expanded in a TARGET, \${V} is: write \${V}/c (and \\\$ for a literal \$)"
+	# anywhere in TARGET (the library would take it literally), --redirect too
+	run --separate-stderr env V=x "$NOPYC" --redirect "$mid/\$HOME_X" touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 2
+	# shellcheck disable=SC2016
+	assert_equal "$stderr" "nopyc: --redirect '$mid/\$HOME_X': \$V is not expanded in a TARGET, \${V} is: write $v/\${V}/\${HOME_X} (and \\\$ for a literal \$)"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+	# from NOPYC_RULES or a rules file: the library's message, then the hint
+	run --separate-stderr env V="$v" NOPYC_RULES="redirect $T/** $bare" "$NOPYC" touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 2
+	# shellcheck disable=SC2016
+	assert_equal "$stderr" "nopyc: NOPYC_RULES rule 1: TARGET must be an absolute directory in \"redirect $T/** \$V/c\"
+nopyc: \$V is not expanded in a TARGET, \${V} is: write \${V}/c
+nopyc: touch not run: configuration error (nopyc --check shows the rules)"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+	# The hint is right: \${V} is expanded, \\$ is a literal $.
+	cd "$T"
+	# shellcheck disable=SC2016
+	run env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" V="$v" "$NOPYC" --rule "redirect $T/** \${V}/c" "$PY" main.py
+	assert_success
+	assert_file_exists "$(mapped_pyc "$v/c" "$A")"
+	mkdir -m 700 "$mid"
+	# shellcheck disable=SC2016
+	run env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" V=x "$NOPYC" --redirect "$v/\\\$V" "$PY" main.py
+	assert_success
+	assert_file_exists "$(mapped_pyc "$mid" "$A")"
+	assert_no_caches "$T"
 }
 
 # ---- --check ---------------------------------------------------------------
