@@ -258,6 +258,35 @@ write_lines() {
 	assert_file_not_exists "$(mapped_pyc "$TGT" "$T/a/broken.py")"
 }
 
+@test "warm: an interpreter that is not a Python: one line for it, exit 2; the other interpreters still compile" {
+	local t f sh
+	t=$(command -v true) f=$(command -v false) sh=$(command -v sh)
+	export TMPDIR=$BATS_TEST_TMPDIR/tmp
+	mkdir "$TMPDIR"
+	# /bin/true exits 0 and says nothing (once: exit 0, nothing said)
+	run --separate-stderr nopyc_py "${RULES[@]}" warm --python "$t" "$T"
+	assert_equal "$status" 2
+	assert_output ''
+	assert_equal "$stderr" "nopyc warm: $t: not a Python (2.7, 3.x, PyPy): it did not run nopyc-warm.py (exit status 0); nothing compiled with it"
+	run --separate-stderr nopyc_py "${RULES[@]}" warm --python "$f" "$T"
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc warm: $f: not a Python (2.7, 3.x, PyPy): it did not run nopyc-warm.py (exit status 1); nothing compiled with it"
+	# sh reads the script as shell commands, complains and fails
+	run --separate-stderr nopyc_py "${RULES[@]}" warm --python "$sh" "$T"
+	assert_equal "$status" 2
+	assert_regex "${stderr_lines[-1]}" "^nopyc warm: $sh: not a Python \\(2\\.7, 3\\.x, PyPy\\): it did not run nopyc-warm\\.py \\(exit status [1-9][0-9]*\\); nothing compiled with it\$"
+	assert_equal "$(find "$TGT" -name '*.pyc')" ''
+	# with a real Python around it: each says its line, the Python compiles
+	run --separate-stderr nopyc_py "${RULES[@]}" warm --python "$t" --python "$PY" --python "$f" "$T"
+	assert_equal "$status" 2
+	assert_output "nopyc warm: $PY ($PYTAG): 5 source files: 5 compiled, 0 up to date, 0 failed"
+	assert_equal "${#stderr_lines[@]}" 2
+	assert_file_exists "$(mapped_pyc "$TGT" "$A")"
+	assert_no_caches "$T"
+	# no temporary directory left behind
+	assert_equal "$(find "$TMPDIR" -mindepth 1)" ''
+}
+
 @test "warm with Python 2.7: its pycs (beside the source) land in TARGET" {
 	local py2
 	py2=$(nopyc_find_python "${PYENV_ROOT:-/root/.pyenv}/versions/2.7.*/bin/python")
