@@ -234,12 +234,12 @@ write_lines() {
 	assert_equal "$(find "$TGT" -name '*.pyc')" "$orphan"
 	run --separate-stderr nopyc_py prune --help
 	assert_success
-	assert_equal "${lines[0]}" 'usage: nopyc prune [--dry-run] TARGET...'
+	assert_equal "${lines[0]}" 'usage: nopyc [OPTIONS] prune [--dry-run] TARGET...'
 	assert_output --partial '--dry-run'
 	assert_equal "$stderr" ''
 	run --separate-stderr nopyc_py prune "$TGT" -h
 	assert_success
-	assert_equal "${lines[0]}" 'usage: nopyc prune [--dry-run] TARGET...'
+	assert_equal "${lines[0]}" 'usage: nopyc [OPTIONS] prune [--dry-run] TARGET...'
 	assert_file_exists "$orphan"
 	# after --, a TARGET called --help
 	run --separate-stderr nopyc_py prune -- --help
@@ -471,9 +471,98 @@ for name, mode in (("same", M.CHECKED_HASH), ("changed", M.CHECKED_HASH), ("unch
 	run --separate-stderr nopyc_py prune "$BATS_TEST_TMPDIR/missing"
 	assert_equal "$status" 2
 	assert_equal "$stderr" "nopyc: prune: $BATS_TEST_TMPDIR/missing: No such file or directory"
-	run --separate-stderr nopyc_py --redirect "$TGT" prune "$TGT"
-	assert_equal "$status" 2
-	assert_equal "$stderr" 'nopyc: prune takes no rules: it works on the TARGET directories given'
 	run --separate-stderr nopyc_py prune --bogus "$TGT"
 	assert_equal "$status" 2
+}
+
+@test "prune: a source tree, the parent of %u TARGETs or a directory inside a TARGET is refused (exit 2); nothing removed" {
+	local uid per live n
+	uid=$(id -u)
+	per=$BATS_TEST_TMPDIR/per
+	mkdir -m 700 "$per"
+	# A source tree with its caches beside the sources (the native layout):
+	# each cache's source sits beside it, read as TARGET/abs/path they all
+	# looked orphaned and went.
+	env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" "$PY" -m compileall -q "$T" >/dev/null
+	n=$(find "$T" -name '*.pyc' | wc -l)
+	((n >= 4)) || fail "compileall wrote $n caches"
+	local before
+	before=$(snapshot "$T")
+	run --separate-stderr nopyc_py prune "$T"
+	assert_equal "$status" 2
+	assert_regex "$stderr" "^nopyc: prune: $T is not a redirect TARGET: it holds Python sources \\($T/.*\\.py\\), and a TARGET holds caches only: the caches beside them would be taken for orphans\$"
+	assert_equal "$output" ''
+	# also when a rule names it
+	run --separate-stderr nopyc_py --rule "redirect /nowhere/** $T" prune --dry-run "$T"
+	assert_equal "$status" 2
+	assert_equal "$(snapshot "$T")" "$before"
+	remove_caches "$T"
+
+	# The parent of per-user TARGETs (the rule's TARGET is $per/%u)
+	local rule="redirect $T/** $per/%u"
+	run nopyc_py --rule "$rule" --deny '**' warm --python "$PY" "$T"
+	assert_success
+	live=$(mapped_pyc "$per/$uid" "$A")
+	assert_file_exists "$live"
+	mkdir -m 700 "$per/4242"                 # another user's, say
+	before=$(snapshot "$per")
+	run --separate-stderr nopyc_py prune "$per"
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: prune: $per does not look like a redirect TARGET: no rule in force names it, and none of its caches is the cache of a source that exists (the cache of /abs/dir/mod.py is TARGET/abs/dir/__pycache__/mod.TAG.pyc)
+nopyc: prune: its directories $uid, 4242 look like the uid of a TARGET ending in %u: prune $per/%u (or $per/UID)"
+	# the rule in force: named in the hint
+	run --separate-stderr nopyc_py --rule "$rule" prune --dry-run "$per"
+	assert_equal "$status" 2
+	assert_equal "${stderr_lines[1]}" "nopyc: prune: its directories $uid, 4242 look like the uid of a TARGET ending in %u, as in rule 1 (redirect ... $per/%u): prune $per/%u (or $per/UID)"
+	# A directory inside the TARGET: its caches read from the wrong root
+	run --separate-stderr nopyc_py --rule "$rule" prune "$per/$uid$T"
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: prune: $per/$uid$T is inside the redirect TARGET $per/$uid (rule 1: redirect ... $per/%u): the caches below it are laid out from there: prune $per/$uid"
+	run --separate-stderr nopyc_py prune "$per/$uid${T%/*}"
+	assert_equal "$status" 2
+	assert_equal "${stderr_lines[0]}" "nopyc: prune: $per/$uid${T%/*} does not look like a redirect TARGET: no rule in force names it, and none of its caches is the cache of a source that exists (the cache of /abs/dir/mod.py is TARGET/abs/dir/__pycache__/mod.TAG.pyc)"
+	# several TARGETs, one refused: none is touched
+	rm "$B"
+	run --separate-stderr nopyc_py prune "$per/$uid" "$per"
+	assert_equal "$status" 2
+	assert_file_exists "$(mapped_pyc "$per/$uid" "$B")"
+	assert_equal "$(snapshot "$per")" "$before"
+
+	# The TARGET itself: taken (its caches are those of sources that exist),
+	# with or without the rule; the orphan goes, the live cache stays.
+	run nopyc_py --rule "$rule" prune --dry-run "$per/%u"
+	assert_success
+	assert_line "would remove $(mapped_pyc "$per/$uid" "$B") (its source $B no longer exists)"
+	run nopyc_py prune "$per/$uid"
+	assert_success
+	assert_line "removed $(mapped_pyc "$per/$uid" "$B") (its source $B no longer exists)"
+	assert_file_exists "$live"
+}
+
+@test "prune: a TARGET whose sources are all gone is taken when a rule in force names it (option or rules file)" {
+	run nopyc_py "${RULES[@]}" warm --python "$PY" "$T"
+	assert_success
+	local caches
+	caches=$(find "$TGT" -name '*.pyc' | wc -l)
+	((caches >= 4)) || fail "warm wrote $caches caches"
+	rm -r "$T"
+	local before
+	before=$(snapshot "$TGT")
+	run --separate-stderr nopyc_py prune "$TGT"
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: prune: $TGT does not look like a redirect TARGET: no rule in force names it, and none of its caches is the cache of a source that exists (the cache of /abs/dir/mod.py is TARGET/abs/dir/__pycache__/mod.TAG.pyc)
+nopyc: prune: if it is a TARGET whose sources are all gone, name it: nopyc --redirect $TGT prune $TGT (or give the rule it comes from)"
+	assert_equal "$(snapshot "$TGT")" "$before"
+	# the rules file the programs run with names it (through ${NAME} too)
+	# shellcheck disable=SC2016 # the rule's own ${NAME}
+	printf 'redirect %s/** ${PRUNE_TEST_DIR}/pyc\n' "$T" >"$BATS_TEST_TMPDIR/rules.conf"
+	PRUNE_TEST_DIR=$BATS_TEST_TMPDIR NOPYC_CONFIG=$BATS_TEST_TMPDIR/rules.conf \
+		run nopyc_py prune --dry-run "$TGT"
+	assert_success
+	assert_line "nopyc prune: $TGT: would remove $caches cache files ($(human_size "$(find "$TGT" -name '*.pyc' -exec stat -c '%b %B' {} + | awk '{ n += $1 * $2 } END { print n + 0 }')")), $(find "$TGT" -mindepth 1 -type d | wc -l) directories; kept 0 cache files"
+	assert_equal "$(snapshot "$TGT")" "$before"
+	run nopyc_py --redirect "$TGT" prune "$TGT"
+	assert_success
+	assert_equal "$(find "$TGT" -mindepth 1)" ''
+	assert_dir_exists "$TGT"
 }
