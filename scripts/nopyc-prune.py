@@ -300,8 +300,9 @@ def expand_target(t):
 
 
 def rule_targets(in_force):
-    """[(rule number, TARGET regex)] of the redirect rules in `in_force`
-    (`nopyc --check`'s output: "N redirect PATTERN TARGET  # origin")."""
+    """[(rule number, TARGET as written, TARGET as a regex)] of the redirect
+    rules in `in_force` (`nopyc --check`'s output: "N redirect PATTERN
+    TARGET  # origin"); a rule the library would refuse is left out."""
     found = []
     for line in in_force.splitlines():
         m = re.match(r"^([0-9]+) redirect (.*)$", line)
