@@ -13,7 +13,8 @@
  *
  * Exit status: 0 fine; 1 a redirect TARGET is refused (its rule acts as
  * deny); 2 a configuration error (the built-in deny ** would apply) or,
- * with NOPYC_STRICT=1, the program would be stopped; 125 usage.
+ * with NOPYC_STRICT=1, the program would be stopped, or a usage error;
+ * 125 out of memory, or the output could not be written.
  */
 #include "nopyc.h"
 #include "nopyc-libc.h"
@@ -474,7 +475,7 @@ static int usage(void)
 	fprintf(stderr, "usage: nopyc-explain --check\n"
 	                "       nopyc-explain --explain PATH...\n"
 	                "(normally run as nopyc --check / nopyc --explain)\n");
-	return 125;
+	return 2;
 }
 
 int main(int argc, char **argv)
@@ -495,7 +496,7 @@ int main(int argc, char **argv)
 	}
 	if (do_explain && argc == 0) {
 		fprintf(stderr, "nopyc: --explain needs at least one PATH\n");
-		return 125;
+		return 2;
 	}
 
 	unsigned euid = (unsigned)geteuid();

@@ -18,7 +18,21 @@ Nothing else is touched: files that are not caches, caches this tool cannot
 read, symbolic links (never followed: the walk and every removal go through
 directory file descriptors, so a TARGET someone else can write cannot steer a
 removal outside it).  Prints one line per removed file and a summary; exit
-status 0, 1 if something could not be removed, 125 on a usage error.
+status 0, 1 if something could not be removed, 2 on a usage error or a
+directory that is not a TARGET.
+
+A directory is taken for a TARGET only when nothing says otherwise and
+something says so, since every cache below it is read as TARGET/abs/path:
+given the parent of TARGETs (/run/pycache for /run/pycache/%u), a directory
+inside a TARGET, or a source tree, every cache there would look orphaned.
+Refused: a directory holding a Python source (a TARGET holds caches only;
+the cache beside a source is that source's), and one inside the TARGET of a
+rule in force.  Taken: the TARGET of a rule in force (%u: any uid), or a
+directory where some cache is the cache of a source that exists (the
+absolute-path layout holds), or one where there is nothing to remove.  The
+rules in force are what `nopyc --check` prints (the options given before
+prune, NOPYC_RULES, NOPYC_CONFIG, else /etc/nopyc.conf), handed over by
+`nopyc prune` as --rules-in-force TEXT.
 """
 import os
 import re
@@ -32,7 +46,14 @@ TEMP_AGE = 3600  # seconds before a temp file counts as left behind
 
 def usage(msg):
     sys.stderr.write("nopyc: prune: %s\n" % msg)
-    sys.exit(125)
+    sys.exit(2)
+
+
+def refuse(lines):
+    """Not a TARGET: each line said, nothing removed anywhere, exit 2."""
+    for line in lines:
+        sys.stderr.write("nopyc: prune: %s\n" % line)
+    sys.exit(2)
 
 
 # ---- source hashes (CPython's _imp.source_hash) ---------------------------
@@ -208,6 +229,170 @@ REASON = {
 }
 
 
+# ---- is it a TARGET? -------------------------------------------------------
+
+SOURCE_SUFFIXES = (".py", ".pyw")
+UID = "\0"  # stands for %u while a rule's TARGET is put together
+
+
+def rule_words(text):
+    """The words of a rule as `nopyc --check` prints it (blanks end a word
+    unless escaped; escapes kept)."""
+    words, word, i = [], "", 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            word += text[i:i + 2]
+            i += 2
+            continue
+        if c in " \t":
+            if word:
+                words.append(word)
+            word = ""
+        else:
+            word += c
+        i += 1
+    if word:
+        words.append(word)
+    return words
+
+
+def expand_target(t):
+    """A rule's TARGET as the library reads it (rules.c, expand.c): ~/ is
+    HOME, ${NAME} the variable, \\c the character c, %% a %, %u any uid
+    (UID); None when the library would refuse it (an unset variable)."""
+    out = ""
+    if t == "~" or t.startswith("~/"):
+        home = os.environ.get("HOME")
+        if not home:
+            return None
+        out, t = home, t[1:]
+    i = 0
+    while i < len(t):
+        c = t[i]
+        if c == "\\" and i + 1 < len(t):
+            out += t[i + 1]
+            i += 2
+        elif t.startswith("${", i):
+            end = t.find("}", i)
+            value = os.environ.get(t[i + 2:end]) if end > 0 else None
+            if not value:
+                return None
+            out += value
+            i = end + 1
+        elif t.startswith("%u", i):
+            out += UID
+            i += 2
+        elif t.startswith("%%", i):
+            out += "%"
+            i += 2
+        else:
+            out += c
+            i += 1
+    if not out.startswith("/"):
+        return None
+    # the directories above the first %u as the kernel resolves them
+    cut = out.find(UID)
+    head = out if cut < 0 else out[:out.rfind("/", 0, cut) + 1]
+    rest = "" if cut < 0 else out[len(head):]
+    head = os.path.realpath(head) if os.path.isdir(head) else os.path.normpath(head)
+    return os.path.normpath(os.path.join(head, rest)) if rest else head
+
+
+def rule_targets(in_force):
+    """[(rule number, TARGET as written, TARGET as a regex)] of the redirect
+    rules in `in_force` (`nopyc --check`'s output: "N redirect PATTERN
+    TARGET  # origin"); a rule the library would refuse is left out."""
+    found = []
+    for line in in_force.splitlines():
+        m = re.match(r"^([0-9]+) redirect (.*)$", line)
+        if not m:
+            continue
+        body = m.group(2).split("  # ")[0]
+        words = rule_words(body)
+        if len(words) != 2:
+            continue
+        t = expand_target(words[1])
+        if t is None:
+            continue
+        rx = re.escape(t).replace(re.escape(UID), "[0-9]+")
+        found.append((m.group(1), words[1], rx))
+    return found
+
+
+def numeric_dirs(target):
+    try:
+        return sorted((n for n in os.listdir(target) if n.isdigit()), key=int)
+    except OSError:
+        return []
+
+
+def looks(target):
+    """Walk `target` (no link followed): (first Python source found or None,
+    some cache is the cache of a source that exists, something to remove:
+    a cache file or an empty directory)."""
+    evidence = removable = False
+    for dirpath, dirnames, filenames, dirfd in os.fwalk(target, follow_symlinks=False):
+        rel_dir = os.path.relpath(dirpath, target)
+        rel_dir = "" if rel_dir == "." else rel_dir
+        if not dirnames and not filenames and rel_dir:
+            removable = True
+        for name in filenames:
+            if name.endswith(SOURCE_SUFFIXES):
+                return os.path.join(dirpath, name), evidence, removable
+            src, kind = source_of(rel_dir, name)
+            if not kind:
+                continue
+            try:
+                st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            removable = True
+            if src and not evidence:
+                try:
+                    evidence = stat.S_ISREG(os.stat(src).st_mode)
+                except OSError:
+                    pass
+    return None, evidence, removable
+
+
+def check_target(t, rules):
+    """Refuse (exit 2) a directory that is not a redirect TARGET."""
+    names = {t, os.path.realpath(t)}
+    named = any(re.match(rx + "$", n) for _, _, rx in rules for n in names)
+    for number, written, rx in rules if not named else ():
+        for n in names:
+            m = re.match("(" + rx + ")/", n)
+            if m:
+                refuse(["%s is inside the redirect TARGET %s (rule %s: redirect ... %s): the"
+                        " caches below it are laid out from there: prune %s"
+                        % (t, m.group(1), number, written, m.group(1))])
+    source, evidence, removable = looks(t)
+    if source:
+        refuse(["%s is not a redirect TARGET: it holds Python sources (%s), and a TARGET"
+                " holds caches only: the caches beside them would be taken for orphans" % (t, source)])
+    if named or evidence or not removable:
+        return
+    lines = ["%s does not look like a redirect TARGET: no rule in force names it, and none"
+             " of its caches is the cache of a source that exists (the cache of"
+             " /abs/dir/mod.py is TARGET/abs/dir/__pycache__/mod.TAG.pyc)" % t]
+    uids = numeric_dirs(t)
+    if uids:
+        # the parent of per-user TARGETs (a rule's TARGET/%u, typed short)
+        which = "directory %s looks" % uids[0] if len(uids) == 1 else \
+            "directories %s look" % (", ".join(uids[:5]) + (", ..." if len(uids) > 5 else ""))
+        of = ["rule %s (redirect ... %s)" % (number, written) for number, written, rx in rules
+              if any(re.match(rx + "$", os.path.join(n, uids[0])) for n in names)]
+        lines.append("its %s like the uid of a TARGET ending in %%u%s: prune %s/%%u (or %s/UID)"
+                     % (which, ", as in " + of[0] if of else "", t, t))
+    else:
+        lines.append("if it is a TARGET whose sources are all gone, name it:"
+                     " nopyc --redirect %s prune %s (or give the rule it comes from)" % (t, t))
+    refuse(lines)
+
+
 def human(n):
     for unit in ("bytes", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
@@ -271,10 +456,17 @@ def prune(target, dry_run):
 def main(argv):
     dry_run = False
     targets = []
+    in_force = ""
+    if argv[:1] == ["--rules-in-force"] and len(argv) >= 2:
+        in_force = argv[1]
+        argv = argv[2:]
     args = iter(argv)
     for a in args:
         if a == "--dry-run":
             dry_run = True
+        elif a in ("-h", "--help"):
+            print("usage: nopyc prune [--dry-run] TARGET...  (see nopyc prune --help)")
+            return 0
         elif a == "--":
             targets.extend(args)
         elif a.startswith("-"):
@@ -298,6 +490,9 @@ def main(argv):
         if not stat.S_ISDIR(st.st_mode):
             usage("%s is not a directory" % t)
         checked.append(t)
+    rules = rule_targets(in_force)
+    for t in checked:
+        check_target(t, rules)
     errors = 0
     for t in checked:
         errors += prune(t, dry_run)

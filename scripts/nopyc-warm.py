@@ -3,13 +3,15 @@
 # libnopyc.so and the rules, so each cache lands where a later run under the
 # same rules reads it (TARGET for a redirected path); it is never run alone.
 #
-#   PYTHON nopyc-warm.py JOBS PATH...     (JOBS 0: one per CPU)
+#   PYTHON nopyc-warm.py JOBS REPORT PATH...     (JOBS 0: one per CPU)
 #
 # Runs on Python 2.7 and 3.x.  A file whose cache is up to date, as import
 # would judge it (the cache read through the library: under redirect, TARGET
 # first, then the original), is left as it is; every other file goes through
 # compileall.compile_file.  Prints one line; exit status 1 if a file did not
-# compile.
+# compile.  REPORT, a file, gets "started" as soon as this runs, then that
+# line and "done": nopyc tells from it that PYTHON ran this script (a
+# program that is not a Python leaves no REPORT, whatever its exit status).
 import compileall
 import os
 import struct
@@ -103,21 +105,27 @@ def compile_all(files, jobs):
 
 def main():
     jobs = int(sys.argv[1])
+    report = open(sys.argv[2], "w")
+    report.write("started\n")
+    report.flush()
     if jobs == 0:
         try:
             import multiprocessing
             jobs = multiprocessing.cpu_count()
         except (ImportError, NotImplementedError):
             jobs = 1
-    files = list(sources(sys.argv[2:]))
+    files = list(sources(sys.argv[3:]))
     results = compile_all(files, jobs)
     failed = results.count("failed")
     impl = getattr(sys, "implementation", None)
     tag = getattr(impl, "cache_tag", None) or "python%d.%d" % sys.version_info[:2]
-    sys.stdout.write("nopyc warm: %s (%s): %d source file%s: %d compiled, %d up to date, %d failed\n"
-                     % (sys.executable, tag, len(files), "" if len(files) == 1 else "s",
-                        results.count("compiled"), results.count("fresh"), failed))
+    line = ("nopyc warm: %s (%s): %d source file%s: %d compiled, %d up to date, %d failed"
+            % (sys.executable, tag, len(files), "" if len(files) == 1 else "s",
+               results.count("compiled"), results.count("fresh"), failed))
+    sys.stdout.write(line + "\n")
     sys.stdout.flush()
+    report.write(line + "\ndone")
+    report.close()
     return 1 if failed else 0
 
 

@@ -107,33 +107,34 @@ mapped_pyc() { # TARGET SOURCE
 	assert_line --index 1 "libnopyc $nine ($x/build/libnopyc.so)"
 }
 
-@test "usage errors exit 125 with one clear line" {
+@test "usage errors exit 2 (as configuration errors) with one clear line, nothing run" {
 	run --separate-stderr "$NOPYC"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: no command given (see nopyc --help)'
-	run --separate-stderr "$NOPYC" --bogus true
-	assert_equal "$status" 125
+	run --separate-stderr "$NOPYC" --bogus touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: unknown option --bogus (see nopyc --help)'
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
 	run --separate-stderr "$NOPYC" --deny
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: --deny needs an argument (see nopyc --help)'
 	run --separate-stderr "$NOPYC" --check true
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: --check takes no command (see nopyc --help)'
 	run --separate-stderr "$NOPYC" --explain
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: --explain needs at least one PATH'
 }
 
-@test "values the rule language cannot hold are refused (125), not mangled" {
+@test "values the rule language cannot hold are refused (2), not mangled" {
 	local v
 	for v in '/a;b/**' '/a#b/**' $'/a\nb/**' ''; do
 		run --separate-stderr "$NOPYC" --deny "$v" true
-		assert_equal "$status" 125
+		assert_equal "$status" 2
 		assert_equal "${stderr:0:13}" 'nopyc: --deny'
 	done
 	run --separate-stderr "$NOPYC" --redirect "$BATS_TEST_TMPDIR/a b" true
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" "nopyc: --redirect '$BATS_TEST_TMPDIR/a b': a TARGET directory cannot contain blanks"
 }
 
@@ -361,15 +362,15 @@ mapped_pyc() { # TARGET SOURCE
 	assert_output "$BATS_TEST_TMPDIR/rules.conf"
 }
 
-@test "--config with NOPYC_CONFIG already set, or twice: refused (125)" {
+@test "--config with NOPYC_CONFIG already set, or twice: refused (2: a usage error)" {
 	: >"$BATS_TEST_TMPDIR/one.conf"
 	run --separate-stderr env NOPYC_CONFIG=/etc/other.conf "$NOPYC" --config "$BATS_TEST_TMPDIR/one.conf" touch "$BATS_TEST_TMPDIR/ran"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	[[ $stderr == "nopyc: --config $BATS_TEST_TMPDIR/one.conf: NOPYC_CONFIG is already set (to '/etc/other.conf');"* ]] ||
 		fail "unexpected message: $stderr"
 	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
 	run --separate-stderr "$NOPYC" --config a.conf --config b.conf true
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: --config given twice: nopyc reads one rules file (use --rule for more)'
 }
 
@@ -698,7 +699,7 @@ print("ok")' "$NOPYC" "$BATS_TEST_TMPDIR/started"
 	assert_equal "$(head -1 "$log")" 'nopyc: pid=1 call=mkdir path=/old/__pycache__ rule=1 action=deny verdict=fail mapped=- result=EROFS'
 	# --log - sends the lines to the terminal: --stats cannot read them.
 	run --separate-stderr "$NOPYC" --stats --log - touch "$BATS_TEST_TMPDIR/ran"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: --stats reads the decision log, which --log - (NOPYC_LOG=stderr) sends to the terminal: use --log FILE with --stats'
 	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
 }
@@ -787,7 +788,60 @@ print("ok")' "$NOPYC" "$BATS_TEST_TMPDIR/started"
 	# bash's globstar: the directory itself comes first
 	run --separate-stderr nopyc_py --deny a/ "${expanded[@]}" "$PY" main.py
 	assert_equal "$status" 2
-	assert_equal "$stderr" "nopyc: --deny 'a/': 'a/' is a directory: a pattern is matched against cache paths (.../__pycache__/NAME.pyc), so it never matches; for everything below it write 'a/**'"
+	assert_equal "$stderr" "nopyc: --deny 'a/' is followed by '${expanded[0]}': did the shell expand an unquoted pattern? Quote it: --deny 'a/**'"
+	assert_no_caches "$T"
+}
+
+@test "an expanded pattern whose first match is a cache directory or a file: refused (exit 2), nothing run" {
+	need_python
+	# The shell's expansion of "$d/*" (C locale order): __pycache__ first.
+	# It is a cache path, so it was once taken as the pattern, and main.py
+	# (executable) ran with the rest as its arguments, writing caches.
+	local d=$BATS_TEST_TMPDIR/srv
+	mkdir -p "$d/__pycache__"
+	printf '#!%s\nimport sys; sys.path.insert(0, "%s"); import zmod\nopen("%s/ran", "w").close()\n' \
+		"$PY" "$d" "$BATS_TEST_TMPDIR" >"$d/main.py"
+	chmod +x "$d/main.py"
+	echo 'L = 1' >"$d/zmod.py"
+	run --separate-stderr nopyc_py --deny "$d/__pycache__" "$d/main.py" "$d/zmod.py" python3 main.py
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --deny '$d/__pycache__' is followed by '$d/main.py': did the shell expand an unquoted pattern? Quote it: --deny '$d/**' (if you meant the path '$d/__pycache__' itself, put -- before the command)"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$(find "$d" -name '*.pyc')" ''
+	# the next match not executable (once: "Permission denied", 126)
+	chmod -x "$d/main.py"
+	run --separate-stderr nopyc_py --allow "$d/main.py" "$d/zmod.py" "$PY" "$d/main.py"
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --allow '$d/main.py' is followed by '$d/zmod.py': did the shell expand an unquoted pattern? Quote it: --allow '$d/**'"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+	# the same name in other directories (*/__pycache__), relative paths
+	mkdir -p "$T/a/__pycache__" "$T/b/__pycache__"
+	cd "$T"
+	run --separate-stderr nopyc_py --discard a/__pycache__ b/__pycache__ "$PY" main.py
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --discard 'a/__pycache__' is followed by 'b/__pycache__': did the shell expand an unquoted pattern? Quote it: --discard './**' (if you meant the path 'a/__pycache__' itself, put -- before the command)"
+	run --separate-stderr nopyc_py --deny "$T/a/__pycache__" "$T/b/__pycache__" "$PY" main.py
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --deny '$T/a/__pycache__' is followed by '$T/b/__pycache__': did the shell expand an unquoted pattern? Quote it: --deny '$T/**' (if you meant the path '$T/a/__pycache__' itself, put -- before the command)"
+	assert_equal "$(find "$T" -name '*.pyc')" ''
+	# One match, a file: no pattern below a file; quote the pattern.
+	mkdir "$BATS_TEST_TMPDIR/one"
+	echo 'x = 1' >"$BATS_TEST_TMPDIR/one/only.py"
+	run --separate-stderr nopyc_py --deny "$BATS_TEST_TMPDIR/one/only.py" "$PY" main.py
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --deny '$BATS_TEST_TMPDIR/one/only.py': '$BATS_TEST_TMPDIR/one/only.py' is a file, not a pattern: a pattern is matched against cache paths (.../__pycache__/NAME.pyc), so it never matches; did the shell expand an unquoted pattern? Quote it: --deny '$BATS_TEST_TMPDIR/one/**'"
+	run --separate-stderr nopyc_py --rule "deny $BATS_TEST_TMPDIR/one/only.py" "$PY" main.py
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: --rule 'deny $BATS_TEST_TMPDIR/one/only.py': '$BATS_TEST_TMPDIR/one/only.py' is a file, not a pattern: a pattern is matched against cache paths (.../__pycache__/NAME.pyc), so it never matches; for every cache beside it write '$BATS_TEST_TMPDIR/one/**'"
+	assert_equal "$(find "$T" "$BATS_TEST_TMPDIR/one" -name '*.pyc')" ''
+	# A cache path meant as it is: -- before the command, or --deny=PATH.
+	run nopyc_py --deny "$T/a/__pycache__" -- "$PY" -c 'print("ran")'
+	assert_success
+	assert_output ran
+	chmod +x "$d/main.py"
+	run nopyc_py --deny="$d/__pycache__" --allow '**' "$d/main.py"
+	assert_success
+	assert_file_exists "$BATS_TEST_TMPDIR/ran"
 }
 
 @test "a pattern that can never match, or with '~': refused (exit 2), with the fix" {
@@ -824,9 +878,47 @@ print("ok")' "$NOPYC" "$BATS_TEST_TMPDIR/started"
 	run --separate-stderr "$NOPYC" --redirect "$tilde" touch "$BATS_TEST_TMPDIR/ran"
 	assert_equal "$status" 2
 	assert_equal "$stderr" "nopyc: --redirect '~/cache':${msg#NOPYC_RULES rule 1:}
-nopyc: a TARGET starting with ~ or \$ is not expanded here: write the directory out, e.g. --redirect \"\$HOME/.cache/pycache\"
+nopyc: a TARGET starting with ~ is not expanded here: write the directory out, e.g. --redirect \"\$HOME/.cache/pycache\"
 nopyc: touch not run: configuration error (nopyc --check shows the rules)"
 	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+}
+
+@test "a TARGET with \$NAME (no braces): not run, the hint gives \${NAME}, the form that is expanded" {
+	need_python
+	local v=$BATS_TEST_TMPDIR/v
+	mkdir -m 700 "$v"
+	# shellcheck disable=SC2016 # the library is to expand them
+	local bare='$V/c' mid="$v/\$V"
+	run --separate-stderr env V="$v" "$NOPYC" --rule "redirect $T/** $bare" touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 2
+	# shellcheck disable=SC2016
+	assert_equal "$stderr" "nopyc: --rule 'redirect $T/** \$V/c': \$V is not expanded in a TARGET, \${V} is: write \${V}/c (and \\\$ for a literal \$)"
+	# anywhere in TARGET (the library would take it literally), --redirect too
+	run --separate-stderr env V=x "$NOPYC" --redirect "$mid/\$HOME_X" touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 2
+	# shellcheck disable=SC2016
+	assert_equal "$stderr" "nopyc: --redirect '$mid/\$HOME_X': \$V is not expanded in a TARGET, \${V} is: write $v/\${V}/\${HOME_X} (and \\\$ for a literal \$)"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+	# from NOPYC_RULES or a rules file: the library's message, then the hint
+	run --separate-stderr env V="$v" NOPYC_RULES="redirect $T/** $bare" "$NOPYC" touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$status" 2
+	# shellcheck disable=SC2016
+	assert_equal "$stderr" "nopyc: NOPYC_RULES rule 1: TARGET must be an absolute directory in \"redirect $T/** \$V/c\"
+nopyc: \$V is not expanded in a TARGET, \${V} is: write \${V}/c
+nopyc: touch not run: configuration error (nopyc --check shows the rules)"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+	# The hint is right: \${V} is expanded, \\$ is a literal $.
+	cd "$T"
+	# shellcheck disable=SC2016
+	run env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" V="$v" "$NOPYC" --rule "redirect $T/** \${V}/c" "$PY" main.py
+	assert_success
+	assert_file_exists "$(mapped_pyc "$v/c" "$A")"
+	mkdir -m 700 "$mid"
+	# shellcheck disable=SC2016
+	run env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" V=x "$NOPYC" --redirect "$v/\\\$V" "$PY" main.py
+	assert_success
+	assert_file_exists "$(mapped_pyc "$mid" "$A")"
+	assert_no_caches "$T"
 }
 
 # ---- --check ---------------------------------------------------------------

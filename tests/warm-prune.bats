@@ -186,18 +186,21 @@ write_lines() {
 	assert_equal "$status" 2
 	assert_equal "$stderr" "nopyc: warm: the rules discard the caches under '$T/main.py', so warm would write nothing: give the rules the program runs with (e.g. --redirect DIR, or --allow '**' to write beside the sources)"
 	run --separate-stderr nopyc_py --dry-run "${RULES[@]}" warm "$T"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: warm: --dry-run lets every call through, so the caches would be written beside the sources: drop --dry-run'
+	# usage errors: exit 2, as the README says (not 125, nopyc's own failure)
 	run --separate-stderr nopyc_py "${RULES[@]}" warm
-	assert_equal "$status" 125
+	assert_equal "$status" 2
+	assert_equal "$stderr" 'nopyc: warm needs at least one PATH (see nopyc --help)'
 	run --separate-stderr nopyc_py "${RULES[@]}" warm "$T/missing"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" "nopyc: warm: $T/missing: No such file or directory"
 	run --separate-stderr nopyc_py warm --redirect "$TGT" "$T"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: warm: unknown option --redirect (rule options go before warm: nopyc --redirect DIR warm PATH...)'
-	run --separate-stderr nopyc_py "${RULES[@]}" warm --jobs x "$T"
-	assert_equal "$status" 125
+	run --separate-stderr nopyc_py "${RULES[@]}" warm --jobs abc "$T"
+	assert_equal "$status" 2
+	assert_equal "$stderr" 'nopyc: warm: --jobs takes a number (0: one per CPU)'
 	run -127 --separate-stderr nopyc_py "${RULES[@]}" warm --python no-such-python "$T"
 	assert_equal "$status" 127
 	assert_equal "$stderr" 'nopyc: no-such-python: command not found'
@@ -213,6 +216,37 @@ write_lines() {
 	assert_equal "$stderr" 'nopyc: warm: command not found'
 }
 
+@test "warm --help and prune --help: their usage on stdout, exit 0, nothing compiled or removed" {
+	local orphan
+	orphan=$(mapped_pyc "$TGT" "$T/gone.py")
+	mkdir -p "${orphan%/*}"
+	echo x >"$orphan"
+	# the default rules (deny **) would refuse warm: --help comes first
+	run --separate-stderr nopyc_py warm --help
+	assert_success
+	assert_equal "${lines[0]}" 'usage: nopyc [OPTIONS] warm [--python PY]... [--jobs N] PATH...'
+	assert_output --partial '--jobs N'
+	assert_equal "$stderr" ''
+	run --separate-stderr nopyc_py "${RULES[@]}" warm --python "$PY" -h "$T"
+	assert_success
+	assert_equal "${lines[0]}" 'usage: nopyc [OPTIONS] warm [--python PY]... [--jobs N] PATH...'
+	assert_no_caches "$T"
+	assert_equal "$(find "$TGT" -name '*.pyc')" "$orphan"
+	run --separate-stderr nopyc_py prune --help
+	assert_success
+	assert_equal "${lines[0]}" 'usage: nopyc [OPTIONS] prune [--dry-run] TARGET...'
+	assert_output --partial '--dry-run'
+	assert_equal "$stderr" ''
+	run --separate-stderr nopyc_py prune "$TGT" -h
+	assert_success
+	assert_equal "${lines[0]}" 'usage: nopyc [OPTIONS] prune [--dry-run] TARGET...'
+	assert_file_exists "$orphan"
+	# after --, a TARGET called --help
+	run --separate-stderr nopyc_py prune -- --help
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: prune: $PWD/--help: No such file or directory"
+}
+
 @test "warm: a file that does not compile: exit 1, every other file compiled" {
 	echo 'def broken(:' >"$T/a/broken.py"
 	run nopyc_py "${RULES[@]}" warm --python "$PY" "$T"
@@ -222,6 +256,35 @@ write_lines() {
 	assert_file_exists "$(mapped_pyc "$TGT" "$A")"
 	assert_file_exists "$(mapped_pyc "$TGT" "$B")"
 	assert_file_not_exists "$(mapped_pyc "$TGT" "$T/a/broken.py")"
+}
+
+@test "warm: an interpreter that is not a Python: one line for it, exit 2; the other interpreters still compile" {
+	local t f sh
+	t=$(command -v true) f=$(command -v false) sh=$(command -v sh)
+	export TMPDIR=$BATS_TEST_TMPDIR/tmp
+	mkdir "$TMPDIR"
+	# /bin/true exits 0 and says nothing (once: exit 0, nothing said)
+	run --separate-stderr nopyc_py "${RULES[@]}" warm --python "$t" "$T"
+	assert_equal "$status" 2
+	assert_output ''
+	assert_equal "$stderr" "nopyc warm: $t: not a Python (2.7, 3.x, PyPy): it did not run nopyc-warm.py (exit status 0); nothing compiled with it"
+	run --separate-stderr nopyc_py "${RULES[@]}" warm --python "$f" "$T"
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc warm: $f: not a Python (2.7, 3.x, PyPy): it did not run nopyc-warm.py (exit status 1); nothing compiled with it"
+	# sh reads the script as shell commands, complains and fails
+	run --separate-stderr nopyc_py "${RULES[@]}" warm --python "$sh" "$T"
+	assert_equal "$status" 2
+	assert_regex "${stderr_lines[-1]}" "^nopyc warm: $sh: not a Python \\(2\\.7, 3\\.x, PyPy\\): it did not run nopyc-warm\\.py \\(exit status [1-9][0-9]*\\); nothing compiled with it\$"
+	assert_equal "$(find "$TGT" -name '*.pyc')" ''
+	# with a real Python around it: each says its line, the Python compiles
+	run --separate-stderr nopyc_py "${RULES[@]}" warm --python "$t" --python "$PY" --python "$f" "$T"
+	assert_equal "$status" 2
+	assert_output "nopyc warm: $PY ($PYTAG): 5 source files: 5 compiled, 0 up to date, 0 failed"
+	assert_equal "${#stderr_lines[@]}" 2
+	assert_file_exists "$(mapped_pyc "$TGT" "$A")"
+	assert_no_caches "$T"
+	# no temporary directory left behind
+	assert_equal "$(find "$TMPDIR" -mindepth 1)" ''
 }
 
 @test "warm with Python 2.7: its pycs (beside the source) land in TARGET" {
@@ -387,30 +450,119 @@ for name, mode in (("same", M.CHECKED_HASH), ("changed", M.CHECKED_HASH), ("unch
 	# a TARGET that is itself a symbolic link is refused
 	ln -s "$outside" "$BATS_TEST_TMPDIR/link"
 	run --separate-stderr nopyc_py prune "$BATS_TEST_TMPDIR/link"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" "nopyc: prune: $BATS_TEST_TMPDIR/link is not a directory"
 	assert_equal "$(snapshot "$outside")" "$before"
 }
 
-@test "prune: %u as in a rule's TARGET; usage errors (125)" {
+@test "prune: %u as in a rule's TARGET; usage errors (2)" {
 	mkdir -m 700 "$BATS_TEST_TMPDIR/run-$(id -u)"
 	run nopyc_py prune "$BATS_TEST_TMPDIR/run-%u"
 	assert_success
 	assert_output "nopyc prune: $BATS_TEST_TMPDIR/run-$(id -u): removed 0 cache files (0 bytes), 0 directories; kept 0 cache files"
 	run --separate-stderr nopyc_py prune
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: prune: no TARGET given (usage: nopyc prune [--dry-run] TARGET...)'
 	run --separate-stderr nopyc_py prune /
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" 'nopyc: prune: TARGET / would take every cache on the system for a redirected one'
 	run --separate-stderr nopyc_py prune "$T/main.py"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	run --separate-stderr nopyc_py prune "$BATS_TEST_TMPDIR/missing"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
 	assert_equal "$stderr" "nopyc: prune: $BATS_TEST_TMPDIR/missing: No such file or directory"
-	run --separate-stderr nopyc_py --redirect "$TGT" prune "$TGT"
-	assert_equal "$status" 125
-	assert_equal "$stderr" 'nopyc: prune takes no rules: it works on the TARGET directories given'
 	run --separate-stderr nopyc_py prune --bogus "$TGT"
-	assert_equal "$status" 125
+	assert_equal "$status" 2
+}
+
+@test "prune: a source tree, the parent of %u TARGETs or a directory inside a TARGET is refused (exit 2); nothing removed" {
+	local uid per live n
+	uid=$(id -u)
+	per=$BATS_TEST_TMPDIR/per
+	mkdir -m 700 "$per"
+	# A source tree with its caches beside the sources (the native layout):
+	# each cache's source sits beside it, read as TARGET/abs/path they all
+	# looked orphaned and went.
+	env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" "$PY" -m compileall -q "$T" >/dev/null
+	n=$(find "$T" -name '*.pyc' | wc -l)
+	((n >= 4)) || fail "compileall wrote $n caches"
+	local before
+	before=$(snapshot "$T")
+	run --separate-stderr nopyc_py prune "$T"
+	assert_equal "$status" 2
+	assert_regex "$stderr" "^nopyc: prune: $T is not a redirect TARGET: it holds Python sources \\($T/.*\\.py\\), and a TARGET holds caches only: the caches beside them would be taken for orphans\$"
+	assert_equal "$output" ''
+	# also when a rule names it
+	run --separate-stderr nopyc_py --rule "redirect /nowhere/** $T" prune --dry-run "$T"
+	assert_equal "$status" 2
+	assert_equal "$(snapshot "$T")" "$before"
+	remove_caches "$T"
+
+	# The parent of per-user TARGETs (the rule's TARGET is $per/%u)
+	local rule="redirect $T/** $per/%u"
+	run nopyc_py --rule "$rule" --deny '**' warm --python "$PY" "$T"
+	assert_success
+	live=$(mapped_pyc "$per/$uid" "$A")
+	assert_file_exists "$live"
+	mkdir -m 700 "$per/4242"                 # another user's, say
+	before=$(snapshot "$per")
+	run --separate-stderr nopyc_py prune "$per"
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: prune: $per does not look like a redirect TARGET: no rule in force names it, and none of its caches is the cache of a source that exists (the cache of /abs/dir/mod.py is TARGET/abs/dir/__pycache__/mod.TAG.pyc)
+nopyc: prune: its directories $uid, 4242 look like the uid of a TARGET ending in %u: prune $per/%u (or $per/UID)"
+	# the rule in force: named in the hint
+	run --separate-stderr nopyc_py --rule "$rule" prune --dry-run "$per"
+	assert_equal "$status" 2
+	assert_equal "${stderr_lines[1]}" "nopyc: prune: its directories $uid, 4242 look like the uid of a TARGET ending in %u, as in rule 1 (redirect ... $per/%u): prune $per/%u (or $per/UID)"
+	# A directory inside the TARGET: its caches read from the wrong root
+	run --separate-stderr nopyc_py --rule "$rule" prune "$per/$uid$T"
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: prune: $per/$uid$T is inside the redirect TARGET $per/$uid (rule 1: redirect ... $per/%u): the caches below it are laid out from there: prune $per/$uid"
+	run --separate-stderr nopyc_py prune "$per/$uid${T%/*}"
+	assert_equal "$status" 2
+	assert_equal "${stderr_lines[0]}" "nopyc: prune: $per/$uid${T%/*} does not look like a redirect TARGET: no rule in force names it, and none of its caches is the cache of a source that exists (the cache of /abs/dir/mod.py is TARGET/abs/dir/__pycache__/mod.TAG.pyc)"
+	# several TARGETs, one refused: none is touched
+	rm "$B"
+	run --separate-stderr nopyc_py prune "$per/$uid" "$per"
+	assert_equal "$status" 2
+	assert_file_exists "$(mapped_pyc "$per/$uid" "$B")"
+	assert_equal "$(snapshot "$per")" "$before"
+
+	# The TARGET itself: taken (its caches are those of sources that exist),
+	# with or without the rule; the orphan goes, the live cache stays.
+	run nopyc_py --rule "$rule" prune --dry-run "$per/%u"
+	assert_success
+	assert_line "would remove $(mapped_pyc "$per/$uid" "$B") (its source $B no longer exists)"
+	run nopyc_py prune "$per/$uid"
+	assert_success
+	assert_line "removed $(mapped_pyc "$per/$uid" "$B") (its source $B no longer exists)"
+	assert_file_exists "$live"
+}
+
+@test "prune: a TARGET whose sources are all gone is taken when a rule in force names it (option or rules file)" {
+	run nopyc_py "${RULES[@]}" warm --python "$PY" "$T"
+	assert_success
+	local caches
+	caches=$(find "$TGT" -name '*.pyc' | wc -l)
+	((caches >= 4)) || fail "warm wrote $caches caches"
+	rm -r "$T"
+	local before
+	before=$(snapshot "$TGT")
+	run --separate-stderr nopyc_py prune "$TGT"
+	assert_equal "$status" 2
+	assert_equal "$stderr" "nopyc: prune: $TGT does not look like a redirect TARGET: no rule in force names it, and none of its caches is the cache of a source that exists (the cache of /abs/dir/mod.py is TARGET/abs/dir/__pycache__/mod.TAG.pyc)
+nopyc: prune: if it is a TARGET whose sources are all gone, name it: nopyc --redirect $TGT prune $TGT (or give the rule it comes from)"
+	assert_equal "$(snapshot "$TGT")" "$before"
+	# the rules file the programs run with names it (through ${NAME} too)
+	# shellcheck disable=SC2016 # the rule's own ${NAME}
+	printf 'redirect %s/** ${PRUNE_TEST_DIR}/pyc\n' "$T" >"$BATS_TEST_TMPDIR/rules.conf"
+	PRUNE_TEST_DIR=$BATS_TEST_TMPDIR NOPYC_CONFIG=$BATS_TEST_TMPDIR/rules.conf \
+		run nopyc_py prune --dry-run "$TGT"
+	assert_success
+	assert_line "nopyc prune: $TGT: would remove $caches cache files ($(human_size "$(find "$TGT" -name '*.pyc' -exec stat -c '%b %B' {} + | awk '{ n += $1 * $2 } END { print n + 0 }')")), $(find "$TGT" -mindepth 1 -type d | wc -l) directories; kept 0 cache files"
+	assert_equal "$(snapshot "$TGT")" "$before"
+	run nopyc_py --redirect "$TGT" prune "$TGT"
+	assert_success
+	assert_equal "$(find "$TGT" -mindepth 1)" ''
+	assert_dir_exists "$TGT"
 }
