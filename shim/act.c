@@ -266,10 +266,14 @@ COLD const char *plan_path1_next(struct plan *pl, int failed)
 	}
 	if (!first || !failed || errno != ENOENT)
 		return NULL;
-	/* "D/__pycache__/.." through a __pycache__ only TARGET has (updir.h) */
+	/* "D/__pycache__/.." through a __pycache__ only TARGET has (updir.h),
+	 * rewritten into the decision's scratch half (fresh.c's remap is the
+	 * only other user, and only for an overlay): fdpath is NULL for a
+	 * line with an at-form */
+	char *up = pl->d.buf + NOPYC_PATH_MAX;
 	if (pl->v == NOPYC_PASS && pl->d.kind == NOPYC_NOT_CACHE && !pl->once &&
-	    updir_collapse(pl->dirfd, pl->path, pl->fdpath, sizeof pl->fdpath))
-		return pl->fdpath;
+	    updir_collapse(pl->dirfd, pl->path, up, sizeof pl->d.buf - NOPYC_PATH_MAX))
+		return up;
 	if (pl->v == NOPYC_OVERLAY && pl->at) {
 		if (pl->once)
 			return NULL;
