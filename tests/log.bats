@@ -76,8 +76,9 @@ normalise() {
 	sed -E 's#@T/(red|den)/c[0-9]#@T/\1/cX#g; s#(\.py[co])\.[0-9]+#\1.N#g; s#^nopyc: pid=[0-9]+ #nopyc: pid=P #' <<<"$s"
 }
 
-# Every line of FILE is a complete, well-formed log line.
-LINE_RE='^nopyc: pid=[1-9][0-9]* call=[a-z_][a-z0-9_]* path=/[^[:space:][:cntrl:]]* rule=([1-9][0-9]* action=(allow|deny|discard|redirect)(\(refused-target\))?|none action=allow) verdict=(pass|fail|succeed|sink|mapped|overlay)(\(dry-run\))? mapped=(-|/[^[:space:][:cntrl:]]*) result=(ok|E[A-Z0-9]+|errno[0-9]+)( from=(target|discarded|original))?$'
+# Every line of FILE is a complete, well-formed log line (a rename or a
+# link: one line, its other path as old= or new=).
+LINE_RE='^nopyc: pid=[1-9][0-9]* call=[a-z_][a-z0-9_]* path=/[^[:space:][:cntrl:]]* rule=([1-9][0-9]* action=(allow|deny|discard|redirect)(\(refused-target\))?|none action=allow) verdict=(pass|fail|succeed|sink|mapped|overlay)(\(dry-run\))? mapped=(-|/[^[:space:][:cntrl:]]*) result=(ok|E[A-Z0-9]+|errno[0-9]+)( from=(target|discarded|original))?( (old|new)=[^[:space:][:cntrl:]]+)?$'
 
 assert_well_formed() { # FILE
 	local bad
