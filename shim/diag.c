@@ -344,7 +344,7 @@ static __attribute__((noinline, cold)) void say_target(const struct nopyc_decisi
 		shim_say(&said_target, "redirect TARGET ", target,
 		         d->err == ENOSPC ? ": no space left; caches are not being saved" :
 		         d->err == EDQUOT ? ": disk quota exceeded; caches are not being saved" :
-		         d->err == EFBIG ? ": file size limit reached (ulimit -f); caches are not being saved" :
+		         d->err == EFBIG ? ": file size limit reached (ulimit -f); caches larger than it are not being saved" :
 		         d->err == EROFS ? ": read-only file system; caches are not being saved" :
 		         ": cannot write there; caches are not being saved");
 	}
