@@ -141,6 +141,8 @@ static void count(const struct nopyc_decision *d, int failed, int err)
  * that says the log is incomplete. */
 #define MARK_ROOM 96
 
+/* The pid that marked or said it: a child forked after that has its own
+ * lines to lose, and says so for itself. */
 static int lost_said, lost_marked;
 
 /* A line of the log file was lost (err: why).  Said once in the log
@@ -149,16 +151,17 @@ static int lost_said, lost_marked;
 static __attribute__((noinline, cold)) void log_lost(int err)
 {
 	struct line l = { .len = 0 };
-	if (__atomic_load_n(&lost_marked, __ATOMIC_RELAXED))
+	int me = (int)getpid();
+	if (__atomic_load_n(&lost_marked, __ATOMIC_RELAXED) == me)
 		return;
 	put(&l, "nopyc: pid=");
-	put_uint(&l, (unsigned long)getpid());
+	put_uint(&l, (unsigned long)me);
 	put(&l, " log=incomplete result=");
 	put_errno(&l, err);
 	l.buf[l.len++] = '\n';
 	if (emit_log(shim_diag.log_path, l.buf, l.len, 0) == 0) {
-		__atomic_store_n(&lost_marked, 1, __ATOMIC_RELAXED);
-	} else if (!__atomic_exchange_n(&lost_said, 1, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&lost_marked, me, __ATOMIC_RELAXED);
+	} else if (__atomic_exchange_n(&lost_said, me, __ATOMIC_RELAXED) != me) {
 		l.len = 0;
 		put(&l, "nopyc: decision log ");
 		put(&l, shim_diag.log_path);
