@@ -290,7 +290,7 @@ void shim_after2(const char *call, const struct nopyc_decision *d1, const char *
 }
 
 void shim_after_write(const char *call, const struct nopyc_rule *rule, unsigned euid,
-                      const char *path, int err, int failed)
+                      const char *path, int err)
 {
 	struct nopyc_decision d;
 	memset(&d, 0, offsetof(struct nopyc_decision, buf));
@@ -310,10 +310,7 @@ void shim_after_write(const char *call, const struct nopyc_rule *rule, unsigned 
 	}
 	int saved = errno;
 	errno = err;
-	if (failed)
-		after(call, &d, 1, NULL, NULL);
-	else
-		report(&d, 1);   /* cut short: its rename fails, and is logged */
+	after(call, &d, 1, NULL, NULL);
 	errno = saved;
 }
 

@@ -35,12 +35,14 @@ void shim_after2(const char *call, const struct nopyc_decision *d1, const char *
                  const struct nopyc_decision *d2, const char *new_name, int failed);
 
 /* A write to a watched temp file in rule's TARGET (for `euid`; `path` the
- * caller's name of the temp file) failed with `err` (failed: 1; its line
- * logged and counted, as any call's) or was cut short by it (failed: 0;
- * nothing logged: the rename that publishes it fails with err, and is).
- * A full TARGET, a quota or a file size limit is said, once (watch.h). */
+ * caller's name of the temp file) failed, or was cut short, by `err` (for
+ * a short one, the errno of writing the rest): logged and counted as a
+ * call that failed with err, whichever the program saw (CPython before
+ * 3.14 ignores a short count and renames, which then fails with err too;
+ * PyPy and 3.14 see it and remove the temp file).  A full TARGET, a quota
+ * or a file size limit is said, once (watch.h). */
 void shim_after_write(const char *call, const struct nopyc_rule *rule, unsigned euid,
-                      const char *path, int err, int failed);
+                      const char *path, int err);
 
 /* A redirected cache file opened for writing whose writes the library
  * cannot see (Python 2 writes its pyc through stdio, whose write(2) is

@@ -109,14 +109,14 @@ int watch_verdict(int tfd, const char *rel)
 }
 
 /* Mark the file behind `fd` (if it is still w's) as cut short by `err`,
- * and report it (diag.h): a write that failed (`failed`) is logged as a
- * call; a full TARGET, a quota or the file size limit is said. */
-static void mark(struct watched *w, int fd, int err, const char *call, int failed)
+ * and report it (diag.h): logged as a call that failed; a full TARGET, a
+ * quota or the file size limit is said. */
+static void mark(struct watched *w, int fd, int err, const char *call)
 {
 	if (!same_file(fd, w))
 		return;
 	w->err = err ? err : EIO;
-	shim_after_write(call, w->rule, w->euid, watch_path[w - slots], w->err, failed);
+	shim_after_write(call, w->rule, w->euid, watch_path[w - slots], w->err);
 }
 
 /* The errno a write cut short at file offset `end` met, when it can be
@@ -139,7 +139,7 @@ ssize_t watch_write(ssize_t (*real)(int, const void *, size_t),
 		return r;
 	int saved = errno;
 	if (r < 0) {
-		mark(w, fd, saved, "write", 1);
+		mark(w, fd, saved, "write");
 		errno = saved;
 		return r;
 	}
@@ -156,7 +156,7 @@ ssize_t watch_write(ssize_t (*real)(int, const void *, size_t),
 		}
 		err = more < 0 ? errno : EIO;
 	}
-	mark(w, fd, err, "write", 0);
+	mark(w, fd, err, "write");
 	errno = saved;
 	return r;
 }
@@ -179,7 +179,7 @@ ssize_t watch_write(ssize_t (*real)(int, const void *, size_t),
 		}                                                             \
 		err = more < 0 ? errno : EIO;                                 \
 	}                                                                     \
-	mark(w, fd, err, name, r < 0);                                        \
+	mark(w, fd, err, name);                                               \
 	errno = saved;                                                        \
 	return r;
 
@@ -210,7 +210,7 @@ ssize_t watch_writev(ssize_t (*real)(int, const struct iovec *, int),
 		total += iov[i].iov_len;
 	if (r < 0 || (size_t)r < total) {
 		int err = r < 0 ? saved : limit_errno(lseek(fd, 0, SEEK_CUR));
-		mark(w, fd, err, "writev", r < 0);   /* no second try: iov is the caller's */
+		mark(w, fd, err, "writev");   /* no second try: iov is the caller's */
 	}
 	errno = saved;
 	return r;
