@@ -250,8 +250,10 @@ COLD void plan_opened(const struct plan *pl, int fd)
 		return;
 	if (pl->d.kind == NOPYC_CACHE_TEMP)
 		watch_opened(&pl->d, fd);
-	else if (pl->op == NOPYC_OP_CREATE)
+	else if (pl->op == NOPYC_OP_CREATE) {
 		fresh_record(pl->tfd, &pl->d);   /* Python 2 writes the pyc itself */
+		shim_write_unseen(&pl->d);       /* through stdio: no watch */
+	}
 }
 
 COLD const char *plan_path1_next(struct plan *pl, int failed)
@@ -290,9 +292,30 @@ COLD const char *plan_path1_next(struct plan *pl, int failed)
 	return NULL;
 }
 
+/* Python 2 looks for a module by opening NAME.pyc in each directory of
+ * its path that has no NAME.py (import.c find_module: fopen of .so,
+ * module.so, .py, .pyc in turn): a miss of an untagged pyc beside a
+ * source that does not exist is that lookup, not a module's missing cache
+ * (CPython 3 and PyPy open a pyc only for a source they found). */
+static int lookup_miss(const struct nopyc_decision *d)
+{
+	char src[NOPYC_PATH_MAX];
+	struct stat st;
+	const char *name = d->path ? strrchr(d->path, '/') : NULL;
+	if (d->kind != NOPYC_CACHE_FILE || !name || strchr(name, '.') != strrchr(name, '.') ||
+	    (name - d->path >= 12 && memcmp(name - 12, "/__pycache__", 12) == 0) ||
+	    nopyc_cache_source(d->path, src, sizeof src) < 0)
+		return 0;
+	int saved = errno;
+	int absent = REAL(fstatat)(AT_FDCWD, src, &st, 0) != 0 && errno == ENOENT;
+	errno = saved;
+	return absent;
+}
+
 COLD void plan_path1_end(struct plan *pl, const char *name, int failed)
 {
-	if (pl->reading)   /* the last call's tree answered */
+	/* the last call's tree answered; a lookup is no read (diag.h) */
+	if (pl->reading && !(failed && errno == ENOENT && lookup_miss(&pl->d)))
 		pl->d.from = pl->at ? NOPYC_FROM_TARGET : NOPYC_FROM_ORIGINAL;
 	shim_after(name, &pl->d, failed);
 	close_own(pl->tfd, pl->own_tfd);
@@ -335,6 +358,8 @@ COLD enum plan_step plan_path2_begin(struct plan2 *pl, struct call c,
 	pl->calls = 0;
 	pl->fallback = 0;
 	pl->own1 = pl->own2 = 0;
+	pl->path1 = *P1;
+	pl->path2 = *P2;
 	pl->c1 = nopyc_path_is_candidate(*P1);
 	pl->c2 = nopyc_path_is_candidate(*P2);
 	pl->v1 = pl->c1 ? call_decide(op1, dirfd1, *P1, &pl->d1) : NOPYC_PASS;
@@ -396,10 +421,8 @@ COLD int plan_path2_next(struct plan2 *pl, int failed)
 
 COLD void plan_path2_end(struct plan2 *pl, const char *name, int failed)
 {
-	if (pl->c1)
-		shim_after(name, &pl->d1, failed);
-	if (pl->c2)
-		shim_after(name, &pl->d2, failed);
+	shim_after2(name, pl->c1 ? &pl->d1 : NULL, pl->path1,
+	            pl->c2 ? &pl->d2 : NULL, pl->path2, failed);
 	close_own(pl->D1, pl->own1);
 	close_own(pl->D2, pl->own2);
 }

@@ -86,6 +86,7 @@ struct plan2 {
 	int own1, own2;         /* D1, D2 are this call's own TARGET fds */
 	int fallback;           /* discard: the tree could not take the call,
 	                         * which then reports success as without one */
+	const char *path1, *path2; /* the caller's paths, for the log */
 };
 
 /* Decide both sides of `c` (CALL_RENAME or CALL_LINK); *P1 and *P2 become

@@ -169,6 +169,7 @@ const char *nopyc_errno_name(int e)
 	case EPERM: return "EPERM";
 	case ENOSPC: return "ENOSPC";
 	case EDQUOT: return "EDQUOT";
+	case EFBIG: return "EFBIG";
 	case ENOTDIR: return "ENOTDIR";
 	case EISDIR: return "EISDIR";
 	case ENOTEMPTY: return "ENOTEMPTY";

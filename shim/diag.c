@@ -2,9 +2,11 @@
  * Only ever reached for cache paths; stdio is never used (the host's
  * buffers are not ours), each message is one write(2). */
 #include "diag.h"
+#include "emit.h"
 #include "real.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -69,11 +71,11 @@ static void put_errno(struct line *l, int e)
 	}
 }
 
+/* On stderr (or NOPYC_LOG=stderr): one write, never SIGXFSZ (emit.h). */
 static void emit(int fd, struct line *l)
 {
 	l->buf[l->len++] = '\n';
-	ssize_t ignored = REAL(write)(fd, l->buf, l->len);  /* not our own wrapper */
-	(void)ignored;
+	emit_fd(fd, l->buf, l->len, 0);
 }
 
 void shim_say(int *once, const char *a, const char *b, const char *c)
@@ -135,10 +137,46 @@ static void count(const struct nopyc_decision *d, int failed, int err)
 	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
 }
 
+/* Room a line of the log leaves below a file size limit, for the line
+ * that says the log is incomplete. */
+#define MARK_ROOM 96
+
+/* The pid that marked or said it: a child forked after that has its own
+ * lines to lose, and says so for itself. */
+static int lost_said, lost_marked;
+
+/* A line of the log file was lost (err: why).  Said once in the log
+ * itself while it takes a line ("log=incomplete": `nopyc --stats` then
+ * says its counts are partial), else once on stderr. */
+static __attribute__((noinline, cold)) void log_lost(int err)
+{
+	struct line l = { .len = 0 };
+	int me = (int)getpid();
+	if (__atomic_load_n(&lost_marked, __ATOMIC_RELAXED) == me)
+		return;
+	put(&l, "nopyc: pid=");
+	put_uint(&l, (unsigned long)me);
+	put(&l, " log=incomplete result=");
+	put_errno(&l, err);
+	l.buf[l.len++] = '\n';
+	if (emit_log(shim_diag.log_path, l.buf, l.len, 0) == 0) {
+		__atomic_store_n(&lost_marked, me, __ATOMIC_RELAXED);
+	} else if (__atomic_exchange_n(&lost_said, me, __ATOMIC_RELAXED) != me) {
+		l.len = 0;
+		put(&l, "nopyc: decision log ");
+		put(&l, shim_diag.log_path);
+		put(&l, ": ");
+		put_errno(&l, err);
+		put(&l, "; log incomplete: not every decision of this process is recorded");
+		emit(2, &l);
+	}
+}
+
 /* Out of line, as say_target: their buffers (a log line, a TARGET's
- * name) stay off the stack of every call that has nothing to log or say. */
+ * name) stay off the stack of every call that has nothing to log or say.
+ * `other`: a two-path call's other path, after `key` (" old=", " new="). */
 static __attribute__((noinline)) void log_line(const char *call, const struct nopyc_decision *d,
-                     int failed, int err)
+                     int failed, int err, const char *key, const char *other)
 {
 	struct line l = { .len = 0 };
 	put(&l, "nopyc: pid=");
@@ -172,19 +210,17 @@ static __attribute__((noinline)) void log_line(const char *call, const struct no
 		put(&l, " from=");
 		put(&l, from_name(d));
 	}
-
-	if (shim_diag.log_path) {
-		/* the real open: the log file may itself be a cache path, and
-		 * the wrapper would log its own logging without end */
-		int fd = REAL(open)(shim_diag.log_path,
-		                    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
-		if (fd >= 0) {
-			emit(fd, &l);
-			close(fd);
-		}
-	} else {
-		emit(shim_diag.log_fd, &l);
+	if (other) {
+		put(&l, key);
+		put_path(&l, other);
 	}
+	if (!shim_diag.log_path) {
+		emit(shim_diag.log_fd, &l);
+		return;
+	}
+	l.buf[l.len++] = '\n';
+	if (emit_log(shim_diag.log_path, l.buf, l.len, MARK_ROOM) != 0)
+		log_lost(errno);
 }
 
 /* Whether the file system of `dir` has no block left for us.  One with no
@@ -199,25 +235,103 @@ static int full(const char *dir)
 static int said_target;
 static void say_target(const struct nopyc_decision *d, int failed);
 
-void shim_after(const char *call, const struct nopyc_decision *d, int failed)
+/* A failing TARGET is reported once per process; Python carries on
+ * without the cache, as it would on any unwritable directory. */
+static void report(const struct nopyc_decision *d, int failed)
 {
-	if (d->kind == NOPYC_NOT_CACHE)
-		return;
-	int err = errno;
-	if (shim_diag.stats)
-		count(d, failed, err);
-	if (shim_diag.log_fd >= 0 || shim_diag.log_path)
-		log_line(call, d, failed, err);
-	/* A failing TARGET is reported once per process; Python carries on
-	 * without the cache, as it would on any unwritable directory. */
 	if (d->verdict == NOPYC_MAPPED && d->mapped && d->rule &&
 	    d->rule->action == NOPYC_REDIRECT &&   /* discard's tree falls back */
 	    !__atomic_load_n(&said_target, __ATOMIC_RELAXED))
 		say_target(d, failed);
+}
+
+static void after(const char *call, const struct nopyc_decision *d, int failed,
+                  const char *key, const char *other)
+{
+	int err = errno;
+	if (shim_diag.stats)
+		count(d, failed, err);
+	if (shim_diag.log_fd >= 0 || shim_diag.log_path)
+		log_line(call, d, failed, err, key, other);
+	report(d, failed);
 	errno = err;
 }
 
-/* What a redirect call into TARGET that failed, or found it full, says. */
+void shim_after(const char *call, const struct nopyc_decision *d, int failed)
+{
+	if (d->kind != NOPYC_NOT_CACHE)
+		after(call, d, failed, NULL, NULL);
+}
+
+/* What a side's decision says of a two-path call: a refusal most, then
+ * discard's answer, a write in TARGET, a read of the view, a pass; 0 for
+ * a side that is no cache. */
+static int weight(const struct nopyc_decision *d)
+{
+	static const unsigned char w[] = {
+		[NOPYC_PASS] = 1, [NOPYC_OVERLAY] = 2, [NOPYC_MAPPED] = 3,
+		[NOPYC_SUCCEED] = 4, [NOPYC_SINK] = 4, [NOPYC_FAIL] = 5,
+	};
+	return d && d->kind != NOPYC_NOT_CACHE ? w[d->verdict] : 0;
+}
+
+void shim_after2(const char *call, const struct nopyc_decision *d1, const char *old,
+                 const struct nopyc_decision *d2, const char *new_name, int failed)
+{
+	int w1 = weight(d1), w2 = weight(d2), err = errno;
+	if (w1 > w2) {
+		after(call, d1, failed, " new=", w2 && d2->path ? d2->path : new_name);
+		if (w2)
+			report(d2, failed);
+	} else if (w2) {
+		after(call, d2, failed, " old=", w1 && d1->path ? d1->path : old);
+		if (w1)
+			report(d1, failed);
+	}
+	errno = err;
+}
+
+void shim_after_write(const char *call, const struct nopyc_rule *rule, unsigned euid,
+                      const char *path, int err)
+{
+	struct nopyc_decision d;
+	memset(&d, 0, offsetof(struct nopyc_decision, buf));
+	d.verdict = NOPYC_MAPPED;
+	d.err = err;
+	d.rule = rule;
+	d.kind = NOPYC_CACHE_TEMP;
+	d.path = path;
+	d.euid = euid;
+	long tlen = nopyc_target_expand(rule, euid, d.buf, sizeof d.buf);
+	size_t plen = strlen(path);
+	if (tlen >= 0 && (size_t)tlen + plen < sizeof d.buf) {
+		memcpy(d.buf + tlen, path, plen + 1);
+		d.mapped = d.buf;
+		d.target_len = (size_t)tlen;
+		d.rel = path + 1;
+	}
+	int saved = errno;
+	errno = err;
+	after(call, &d, 1, NULL, NULL);
+	errno = saved;
+}
+
+void shim_write_unseen(const struct nopyc_decision *d)
+{
+	char target[NOPYC_PATH_MAX];
+	if (__atomic_load_n(&said_target, __ATOMIC_RELAXED) || !d->mapped)
+		return;
+	int saved = errno;
+	size_t tlen = d->target_len < sizeof target ? d->target_len : sizeof target - 1;
+	memcpy(target, d->mapped, tlen);
+	target[tlen] = '\0';
+	if (full(target))
+		shim_say(&said_target, "redirect TARGET ", target,
+		         ": no space left; caches are not being saved");
+	errno = saved;
+}
+
+/* What a redirect call into TARGET that failed says. */
 static __attribute__((noinline, cold)) void say_target(const struct nopyc_decision *d, int failed)
 {
 	char target[NOPYC_PATH_MAX];
@@ -231,14 +345,10 @@ static __attribute__((noinline, cold)) void say_target(const struct nopyc_decisi
 	} else if (d->err && d->err != ENOENT && d->err != EEXIST && d->err != ENOTEMPTY) {
 		shim_say(&said_target, "redirect TARGET ", target,
 		         d->err == ENOSPC ? ": no space left; caches are not being saved" :
+		         d->err == EDQUOT ? ": disk quota exceeded; caches are not being saved" :
+		         d->err == EFBIG ? ": file size limit reached (ulimit -f); caches larger than it are not being saved" :
 		         d->err == EROFS ? ": read-only file system; caches are not being saved" :
 		         ": cannot write there; caches are not being saved");
-	} else if (!failed && full(target)) {
-		/* Python's write(2) of the pyc fails next (or is cut short) and
-		 * it drops the cache without a word: say it for it (a write
-		 * into TARGET is rare: one statvfs each, until said) */
-		shim_say(&said_target, "redirect TARGET ", target,
-		         ": no space left; caches are not being saved");
 	}
 }
 

@@ -288,6 +288,14 @@ static enum nopyc_verdict side(struct side *s, enum nopyc_op op, int dirfd, cons
 	return v;
 }
 
+/* A failed rename that TARGET itself refused (no room, a quota, the file
+ * size limit a watched write met, a read-only mount), not the caller's
+ * names. */
+static int target_fault(int e)
+{
+	return e == ENOSPC || e == EDQUOT || e == EFBIG || e == EROFS;
+}
+
 /* A directory renamed in the original takes its counterpart along. */
 struct along {
 	char to[NOPYC_PATH_MAX];
@@ -334,6 +342,8 @@ int redirect_rename(int dirfd1, const char *from, int dirfd2, const char *to,
 		}
 		errno = 0;
 		*rc = move(&a, &b, flags);
+		if (*rc != 0 && target_fault(errno))
+			a.d.err = b.d.err = errno;   /* said once (diag.h) */
 		if (*rc == 0) {
 			/* the copy under each new name stands for its source */
 			if (b.mapped)
@@ -343,10 +353,8 @@ int redirect_rename(int dirfd1, const char *from, int dirfd2, const char *to,
 			errno = saved;
 		}
 		close_sides(&a, &b);
-		if (a.candidate)
-			shim_after("rename", &a.d, *rc != 0);
-		if (b.candidate)
-			shim_after("rename", &b.d, *rc != 0);
+		shim_after2("rename", a.candidate ? &a.d : NULL, from,
+		            b.candidate ? &b.d : NULL, to, *rc != 0);
 		return 1;
 	}
 	close_sides(&a, &b);

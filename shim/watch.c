@@ -4,6 +4,7 @@
 #include "real.h"  /* first: it sets the feature macros */
 
 #include "watch.h"
+#include "diag.h"
 
 #include <errno.h>
 #include <string.h>
@@ -19,11 +20,17 @@ struct watched {
 	int err;          /* the errno of a write cut short, 0 if none */
 	dev_t dev;
 	ino_t ino;
+	const struct nopyc_rule *rule;   /* the redirect that mapped it, */
+	unsigned euid;                   /* for whom: its TARGET, said on a fault */
 };
 
 #define WATCH_SLOTS 16
 static struct watched slots[WATCH_SLOTS];
 int watch_count;
+/* Each slot's temp file as the caller named it, for the log line of a
+ * write that fails: apart from the slots (shim/layout.ld puts it with the
+ * big tables), so its pages are touched only by a process that writes. */
+static char watch_path[WATCH_SLOTS][NOPYC_PATH_MAX];
 
 static int same_file(int fd, const struct watched *w)
 {
@@ -62,6 +69,10 @@ void watch_opened(const struct nopyc_decision *d, int fd)
 			w->err = 0;
 			w->dev = st.st_dev;
 			w->ino = st.st_ino;
+			w->rule = d->rule;
+			w->euid = d->euid;
+			/* normalised into a buffer of NOPYC_PATH_MAX: it fits */
+			memcpy(watch_path[i], d->path, strlen(d->path) + 1);
 			__atomic_store_n(&w->state, ACTIVE, __ATOMIC_RELEASE);
 			__atomic_add_fetch(&watch_count, 1, __ATOMIC_RELAXED);
 			goto out;
@@ -97,11 +108,15 @@ int watch_verdict(int tfd, const char *rel)
 	return err;
 }
 
-/* Mark the file behind `fd` (if it is still w's) as cut short by `err`. */
-static void mark(struct watched *w, int fd, int err)
+/* Mark the file behind `fd` (if it is still w's) as cut short by `err`,
+ * and report it (diag.h): logged as a call that failed; a full TARGET, a
+ * quota or the file size limit is said. */
+static void mark(struct watched *w, int fd, int err, const char *call)
 {
-	if (same_file(fd, w))
-		w->err = err ? err : EIO;
+	if (!same_file(fd, w))
+		return;
+	w->err = err ? err : EIO;
+	shim_after_write(call, w->rule, w->euid, watch_path[w - slots], w->err);
 }
 
 /* The errno a write cut short at file offset `end` met, when it can be
@@ -124,7 +139,7 @@ ssize_t watch_write(ssize_t (*real)(int, const void *, size_t),
 		return r;
 	int saved = errno;
 	if (r < 0) {
-		mark(w, fd, saved);
+		mark(w, fd, saved, "write");
 		errno = saved;
 		return r;
 	}
@@ -141,13 +156,13 @@ ssize_t watch_write(ssize_t (*real)(int, const void *, size_t),
 		}
 		err = more < 0 ? errno : EIO;
 	}
-	mark(w, fd, err);
+	mark(w, fd, err, "write");
 	errno = saved;
 	return r;
 }
 
 /* pwrite and pwrite64: the same, at an offset. */
-#define WATCH_PWRITE(real, fd, buf, n, off)                                   \
+#define WATCH_PWRITE(real, name, fd, buf, n, off)                             \
 	struct watched *w = find_fd(fd);                                      \
 	ssize_t r = real(fd, buf, n, off);                                    \
 	if (!w || (r >= 0 && (size_t)r == n))                                 \
@@ -164,21 +179,21 @@ ssize_t watch_write(ssize_t (*real)(int, const void *, size_t),
 		}                                                             \
 		err = more < 0 ? errno : EIO;                                 \
 	}                                                                     \
-	mark(w, fd, err);                                                     \
+	mark(w, fd, err, name);                                               \
 	errno = saved;                                                        \
 	return r;
 
 ssize_t watch_pwrite(ssize_t (*real)(int, const void *, size_t, off_t),
                      int fd, const void *buf, size_t n, off_t off)
 {
-	WATCH_PWRITE(real, fd, buf, n, off)
+	WATCH_PWRITE(real, "pwrite", fd, buf, n, off)
 }
 
 #ifdef __GLIBC__
 ssize_t watch_pwrite64(ssize_t (*real)(int, const void *, size_t, off64_t),
                        int fd, const void *buf, size_t n, off64_t off)
 {
-	WATCH_PWRITE(real, fd, buf, n, off)
+	WATCH_PWRITE(real, "pwrite64", fd, buf, n, off)
 }
 #endif
 
@@ -195,7 +210,7 @@ ssize_t watch_writev(ssize_t (*real)(int, const struct iovec *, int),
 		total += iov[i].iov_len;
 	if (r < 0 || (size_t)r < total) {
 		int err = r < 0 ? saved : limit_errno(lseek(fd, 0, SEEK_CUR));
-		mark(w, fd, err);   /* no second try: iov is the caller's */
+		mark(w, fd, err, "writev");   /* no second try: iov is the caller's */
 	}
 	errno = saved;
 	return r;

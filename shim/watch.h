@@ -31,7 +31,8 @@ void watch_opened(const struct nopyc_decision *d, int fd);
 int watch_verdict(int tfd, const char *rel);
 
 /* write, pwrite, writev on a descriptor that may be watched: the real
- * call, and on a short or failed one the mark.  A short write is tried
+ * call, and on a short or failed one the mark and its report (logged as a
+ * failed call, a full TARGET said: shim_after_write, diag.h).  A short write is tried
  * once more for the rest (a signal can cut a write short too); when that
  * completes it, the whole count is returned. */
 ssize_t watch_write(ssize_t (*real)(int, const void *, size_t),

@@ -146,6 +146,118 @@ second run: 7"
 	((PYC_VALID > 0)) || fail "no pyc landed in TARGET: the test did not fill it the way it meant to"
 }
 
+# Python 2 writes its pyc through stdio, whose write(2) is libc's own: the
+# library cannot see it fail (README: Limits).
+need_watched_writes() {
+	[[ $PYMAJOR != 2 ]] || skip "Python 2 writes its pyc through stdio: the library does not see its writes fail"
+}
+
+# failed_pycs LOG: how many temp files (pycs being written) a call failed
+# on with ENOSPC, each once: a write's path=, a rename's old= (CPython
+# before 3.14 renames a temp file its write left short; PyPy and 3.14 see
+# the short count, or write again, and remove it).
+failed_pycs() {
+	grep ' result=ENOSPC' "$1" | grep -oE "( path=| old=)$SRC/[^ ]*\.pyc\.[0-9]+" |
+		sed 's/^ [a-z]*=//' | LC_ALL=C sort -u | wc -l
+}
+
+# big_module FILE: a module of 3000 dict entries (a pyc of 100-150 KB), D.
+big_module() {
+	awk 'BEGIN { print "D = {"; for (i = 0; i < 3000; i++) printf "  %d: \"value number %d\",\n", i, i; print "}" }' >"$1"
+}
+
+# The pyc (about 150 KB) is larger than the whole 64k tmpfs: its one write
+# is cut short (the temp file is never renamed into place), and before the
+# watch reported into the message nothing was said.
+@test "faults: a pyc larger than the room TARGET has (64k tmpfs): output unchanged, nothing published, 'no space left' said once, the failure logged" {
+	need_unshare
+	need_watched_writes
+	big_module "$SRC/big.py"
+	mkdir -p "$TGT"
+	export NOPYC_RULES="redirect $SRC/** $TGT; deny **" TGT AFTER SRC
+	export NOPYC_LOG=$BATS_TEST_TMPDIR/decisions.log
+	run --separate-stderr in_ns '
+		mount -t tmpfs -o size=64k,mode=0700 nopyc-small "$TGT" || exit 90
+		py_shim -c "import sys; sys.path.insert(0, sys.argv[1]); import big; print(len(big.D))" "$SRC"
+		rc=$?
+		cp -a "$TGT" "$AFTER"
+		exit $rc'
+	assert_success
+	assert_output 3000
+	assert_equal "$(grep '^nopyc: ' <<<"$stderr")" "nopyc: redirect TARGET $TGT: no space left; caches are not being saved"
+	assert_no_caches "$SRC"
+	assert_pycs "$AFTER" 0
+	# the one pyc not saved failed (its write, and its rename if made)
+	assert_equal "$(failed_pycs "$NOPYC_LOG")" 1
+	grep -q "call=write path=$SRC/__pycache__/big\.[^ ]*\.pyc\.[0-9]* .* result=ENOSPC$" "$NOPYC_LOG" ||
+		fail "the write cut short is not logged: $(grep ENOSPC "$NOPYC_LOG")"
+}
+
+# 22 pycs of about 14 KB into 64 KB: the first few fit; each one after is
+# cut short by what room is left (the temp file the pyc before left is
+# gone again).  Each pyc not saved failed in the log (what --stats sums,
+# once a pyc); the message is said once.
+@test "faults: TARGET fills up midway (64k tmpfs, 22 pycs of 14 KB): every pyc not saved is an ENOSPC in the log; one message" {
+	need_unshare
+	need_watched_writes
+	mkdir -p "$TGT"
+	export NOPYC_RULES="redirect $SRC/** $TGT; deny **" TGT AFTER SRC
+	export NOPYC_LOG=$BATS_TEST_TMPDIR/decisions.log
+	run --separate-stderr in_ns '
+		mount -t tmpfs -o size=64k,mode=0700 nopyc-small "$TGT" || exit 90
+		py_shim "$BATS_TEST_TMPDIR/app.py" "$SRC"
+		rc=$?
+		cp -a "$TGT" "$AFTER"
+		exit $rc'
+	assert_equal "$status" 7
+	assert_output "$APP_OUTPUT"
+	assert_equal "$(grep '^nopyc: ' <<<"$stderr")" "nopyc: redirect TARGET $TGT: no space left; caches are not being saved"
+	assert_pycs_sound "$AFTER"
+	((PYC_VALID > 0 && PYC_VALID < 22)) || fail "$PYC_VALID of 22 pycs saved: the tmpfs did not fill up midway"
+	assert_equal "$(failed_pycs "$NOPYC_LOG")" "$((22 - PYC_VALID))"
+}
+
+# Full to the last byte before the program starts: every pyc's one write
+# fails outright (Python unlinks the temp file: no rename), and each is a
+# call=write line with its errno, so --stats counts it as a failure.
+@test "faults: TARGET full from the start (64k tmpfs): each of the 22 writes fails and is logged as a failed write; one message" {
+	need_unshare
+	need_watched_writes
+	mkdir -p "$TGT"
+	export NOPYC_RULES="redirect $SRC/** $TGT; deny **" TGT AFTER SRC
+	export NOPYC_LOG=$BATS_TEST_TMPDIR/decisions.log
+	run --separate-stderr in_ns '
+		mount -t tmpfs -o size=64k,mode=0700 nopyc-full "$TGT" || exit 90
+		dd if=/dev/zero of="$TGT/fill" bs=4k 2>/dev/null   # until ENOSPC
+		py_shim "$BATS_TEST_TMPDIR/app.py" "$SRC"
+		rc=$?
+		rm -f "$TGT/fill"
+		cp -a "$TGT" "$AFTER"
+		exit $rc'
+	assert_equal "$status" 7
+	assert_output "$APP_OUTPUT"
+	assert_equal "$(grep '^nopyc: ' <<<"$stderr")" "nopyc: redirect TARGET $TGT: no space left; caches are not being saved"
+	assert_pycs "$AFTER" 0
+	assert_equal "$(grep -c "call=write path=$SRC/.*\.pyc\.[0-9]* rule=1 action=redirect verdict=mapped mapped=$TGT$SRC/.* result=ENOSPC$" "$NOPYC_LOG" || true)" 22
+	assert_equal "$(grep -c " path=$SRC/.* result=ENOSPC" "$NOPYC_LOG" || true)" 22
+}
+
+# ulimit -f 8 (8 KiB): every 14 KB pyc is cut short at the limit (EFBIG;
+# CPython and PyPy ignore SIGXFSZ), the two small __init__ pycs are saved.
+@test "faults: pycs larger than the file size limit (ulimit -f 8): output unchanged, those not published, the small ones saved, 'file size limit' said once" {
+	need_watched_writes
+	mkdir -m 700 "$TGT"
+	export NOPYC_RULES="redirect $SRC/** $TGT; deny **"
+	run --separate-stderr bash -c "$(declare -p NOPYC_TEST_PY_ENV_CLEAR); $(declare -f py_shim)
+		ulimit -f 8
+		py_shim \"\$@\"" _ "$BATS_TEST_TMPDIR/app.py" "$SRC"
+	assert_equal "$status" 7
+	assert_output "$APP_OUTPUT"
+	assert_equal "$(grep '^nopyc: ' <<<"$stderr")" "nopyc: redirect TARGET $TGT: file size limit reached (ulimit -f); caches larger than it are not being saved"
+	assert_no_caches "$SRC"
+	assert_pycs "$TGT" 2
+}
+
 @test "faults: TARGET made read-only while running: output and exit status unchanged, phase-1 pycs valid, nothing after, one message" {
 	need_unshare
 	mkdir -p "$TGT"

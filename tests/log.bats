@@ -3,7 +3,8 @@
 # NOPYC_LOG (issue 6): one complete line per decision on a cache path, for
 # real imports, with 8 interpreter processes appending to one file at once;
 # the same lines on stderr; one decision = one line whatever a path holds;
-# nothing for paths that are not caches.
+# nothing for paths that are not caches; the file held open whatever the
+# program does with its descriptors; never SIGXFSZ under ulimit -f.
 #
 # The reference for "what one process logs" is the same import run alone,
 # under the same rules, in a tree whose path differs only in one character:
@@ -76,8 +77,9 @@ normalise() {
 	sed -E 's#@T/(red|den)/c[0-9]#@T/\1/cX#g; s#(\.py[co])\.[0-9]+#\1.N#g; s#^nopyc: pid=[0-9]+ #nopyc: pid=P #' <<<"$s"
 }
 
-# Every line of FILE is a complete, well-formed log line.
-LINE_RE='^nopyc: pid=[1-9][0-9]* call=[a-z_][a-z0-9_]* path=/[^[:space:][:cntrl:]]* rule=([1-9][0-9]* action=(allow|deny|discard|redirect)(\(refused-target\))?|none action=allow) verdict=(pass|fail|succeed|sink|mapped|overlay)(\(dry-run\))? mapped=(-|/[^[:space:][:cntrl:]]*) result=(ok|E[A-Z0-9]+|errno[0-9]+)( from=(target|discarded|original))?$'
+# Every line of FILE is a complete, well-formed log line (a rename or a
+# link: one line, its other path as old= or new=).
+LINE_RE='^nopyc: pid=[1-9][0-9]* call=[a-z_][a-z0-9_]* path=/[^[:space:][:cntrl:]]* rule=([1-9][0-9]* action=(allow|deny|discard|redirect)(\(refused-target\))?|none action=allow) verdict=(pass|fail|succeed|sink|mapped|overlay)(\(dry-run\))? mapped=(-|/[^[:space:][:cntrl:]]*) result=(ok|E[A-Z0-9]+|errno[0-9]+)( from=(target|discarded|original))?( (old|new)=[^[:space:][:cntrl:]]+)?$'
 
 assert_well_formed() { # FILE
 	local bad
@@ -279,4 +281,65 @@ print("ok")' "$@"
 	assert_equal "$status" 1
 	assert_output --partial "Read-only file system"
 	assert_file_contains "$T/logs/__pycache__/nopyc.log" "call=mkdir path=$T/x.pyc rule=1 action=deny verdict=fail"
+}
+
+# The log file is opened once per process and held (a process that drops
+# privileges keeps it): a program that closes every descriptor, or puts
+# another file on the log's number, must neither lose lines nor get ours.
+@test "NOPYC_LOG=FILE is held open on a number above 2: a program that dup2s another file over it or closes every descriptor keeps logging, its file gets no line, a closed stdin is where it expects it" {
+	local m
+	mkdir -p "$T/app"
+	for m in a b c; do echo "X = '$m'" >"$T/app/$m.py"; done
+	run --separate-stderr env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" LD_PRELOAD="$NOPYC_LIB" \
+		NOPYC_RULES='deny **' NOPYC_LOG="$T/held.log" "$PY" -c '
+import os, sys; sys.path.insert(0, sys.argv[1])
+import a
+held = [int(fd) for fd in os.listdir("/proc/self/fd")
+        if os.path.realpath("/proc/self/fd/" + fd) == sys.argv[2]]
+print("held", len(held), min(held) > 2)
+other = os.open(sys.argv[3], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+os.dup2(other, held[0])
+import b
+os.closerange(3, 65536)
+import c
+print(a.X, b.X, c.X)' "$T/app" "$T/held.log" "$T/other.txt"
+	assert_success
+	assert_output "held 1 True
+a b c"
+	for m in a b c; do
+		grep -q " path=$T/app/__pycache__/$m\.[^ ]*\.pyc .* result=ENOENT from=original$" "$T/held.log" ||
+			fail "no line for $m: $(grep "$T/app" "$T/held.log")"
+	done
+	assert_equal "$(wc -c <"$T/other.txt")" 0
+	assert_well_formed "$T/held.log"
+	# stdin closed: the log takes no number the program counts on (the
+	# lowest free one, 0, as without the library)
+	local lowest='import os, json; print(os.open("/dev/null", os.O_RDONLY))'
+	run bash -c 'exec 0<&-; exec "$@"' _ env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" "$PY" -c "$lowest"
+	assert_success
+	assert_output 0
+	run bash -c 'exec 0<&-; exec "$@"' _ env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" LD_PRELOAD="$NOPYC_LIB" \
+		NOPYC_RULES='deny **' NOPYC_LOG="$T/stdin.log" "$PY" -c "$lowest"
+	assert_success
+	assert_output 0
+	assert_file_contains "$T/stdin.log" "/json/__pycache__/"
+}
+
+# The kernel raises SIGXFSZ on a write that starts at the file size limit:
+# cat (coreutils) leaves it at its default, death.  Its reads of two pycs are
+# logged into a log already at the limit: no line fits, so none is written,
+# cat runs as without the library and one line says the log is incomplete.
+@test "NOPYC_LOG under ulimit -f, the log at the limit: a C program that does not ignore SIGXFSZ runs on, the log is unchanged, one line says it is incomplete" {
+	mkdir -p "$T/__pycache__"
+	printf 'one\n' >"$T/__pycache__/a.cpython-311.pyc"
+	printf 'two\n' >"$T/__pycache__/b.cpython-311.pyc"
+	head -c 8192 /dev/zero | tr '\0' '#' >"$T/full.log"
+	run --separate-stderr bash -c 'ulimit -f 8; exec "$@"' _ \
+		env LD_PRELOAD="$NOPYC_LIB" NOPYC_RULES='deny **' NOPYC_LOG="$T/full.log" \
+		cat "$T/__pycache__/a.cpython-311.pyc" "$T/__pycache__/b.cpython-311.pyc"
+	assert_success
+	assert_output "one
+two"
+	assert_equal "$stderr" "nopyc: decision log $T/full.log: EFBIG; log incomplete: not every decision of this process is recorded"
+	assert_equal "$(tr -d '#' <"$T/full.log" | wc -c) $(wc -c <"$T/full.log")" "0 8192"
 }

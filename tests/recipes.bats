@@ -672,7 +672,7 @@ $got"
 	assert_equal "$(stat -c %a "$W/tmp/pycache/$(id -u)")" 700
 }
 
-LINE_RE='^nopyc: pid=[1-9][0-9]* call=[a-z_][a-z0-9_]* path=/[^[:space:][:cntrl:]]* rule=([1-9][0-9]* action=(allow|deny|discard|redirect)(\(refused-target\))?|none action=allow) verdict=(pass|fail|succeed|sink|mapped|overlay)(\(dry-run\))? mapped=(-|/[^[:space:][:cntrl:]]*) result=(ok|E[A-Z0-9]+|errno[0-9]+)( from=(target|discarded|original))?$'
+LINE_RE='^nopyc: pid=[1-9][0-9]* call=[a-z_][a-z0-9_]* path=/[^[:space:][:cntrl:]]* rule=([1-9][0-9]* action=(allow|deny|discard|redirect)(\(refused-target\))?|none action=allow) verdict=(pass|fail|succeed|sink|mapped|overlay)(\(dry-run\))? mapped=(-|/[^[:space:][:cntrl:]]*) result=(ok|E[A-Z0-9]+|errno[0-9]+)( from=(target|discarded|original))?( (old|new)=[^[:space:][:cntrl:]]+)?$'
 
 @test "troubleshooting: the NOPYC_LOG excerpt has the format the library writes" {
 	recipe log-excerpt >"$W/excerpt"
@@ -691,7 +691,7 @@ LINE_RE='^nopyc: pid=[1-9][0-9]* call=[a-z_][a-z0-9_]* path=/[^[:space:][:cntrl:
 		all+=$stderr$'\n'
 	done
 	stderr=$all
-	shape() { sed -E 's/ (path|mapped)=[^ ]*//g; s/pid=[0-9]+/pid=P/' | LC_ALL=C sort -u; }
+	shape() { sed -E 's/ (path|mapped|old|new)=[^ ]*//g; s/pid=[0-9]+/pid=P/' | LC_ALL=C sort -u; }
 	local missing
 	missing=$(LC_ALL=C comm -23 <(shape <"$W/excerpt") <(shape <<<"$stderr"))
 	[[ -z $missing ]] || fail "excerpt lines a real run does not produce: $missing"

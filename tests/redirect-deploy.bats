@@ -316,9 +316,12 @@ check_fsize_limit() {
 	rc=0
 	out=$(
 		ulimit -f 64
-		NOPYC_RULES=$rules py_shim -c "$IMPORT_BIG" "$app" 2>&1
+		NOPYC_RULES=$rules py_shim -c "$IMPORT_BIG" "$app" 2>"$W/limited.err"
 	) || rc=$?
-	[[ $rc == 0 && $out == "2000 small" ]] || die "start under ulimit -f exited $rc: $out"
+	[[ $rc == 0 && $out == "2000 small" ]] || die "start under ulimit -f exited $rc: $out $(<"$W/limited.err")"
+	# the limit is said, once
+	[[ $(<"$W/limited.err") == "nopyc: redirect TARGET $tgt: file size limit reached (ulimit -f); caches larger than it are not being saved" ]] ||
+		die "stderr under ulimit -f: $(<"$W/limited.err")"
 	[[ ! -e $bigpyc ]] || die "a pyc cut short was published in TARGET ($(stat -c %s "$bigpyc") bytes)"
 	[[ -z $(find_temps "$tgt" "$app") ]] || die "temp files left: $(find_temps "$tgt" "$app")"
 	assert_valid_pycs "$tgt$(pyc_path "$app/small.py")"

@@ -7,6 +7,9 @@
 # interpreter, rules and script, told not to import the tree's modules
 # (what the interpreter reads of its own standard library).  Always with
 # the variables that steer caching cleared (PYTHONDONTWRITEBYTECODE=1 here).
+# Also: one count per call (a rename is one), lookups are no reads, failed
+# writes are failures, and a log that lost lines (a privilege drop, ulimit
+# -f) says so.
 
 load helpers
 
@@ -233,4 +236,162 @@ raw_stats() {
 		expect "$PY deny, only shipped modules: read-original" "${RAW[read-original]}" "$((s_orig + SHIPPED))"
 		expect "$PY deny, only shipped modules: deny" "${RAW[deny]}" "$s_deny"
 	done
+}
+
+# The summary's failures: field ("none", or "N ERRNO, ...").
+failures() {
+	[[ $STATS =~ failures:\ ([^;]*) ]] || fail "no failures in: $STATS"
+	FAILURES=${BASH_REMATCH[1]}
+}
+
+@test "--stats: a rename is one call: one module compiled into an empty TARGET is a mkdir, an open and a rename (3 redirected); one call=rename line, the temp file as old=" {
+	local py app tgt log pyc n=0
+	for py in "${PYS[@]}" /usr/bin/pypy3; do
+		[[ -x $py ]] || continue
+		use_python "$py"
+		[[ $PYMAJOR == 3 ]] || continue   # Python 2 writes its pyc in place
+		n=$((n + 1))
+		app=$BATS_TEST_TMPDIR/$n/one tgt=$BATS_TEST_TMPDIR/$n/pyc log=$BATS_TEST_TMPDIR/$n/one.log
+		mkdir -p "$app"
+		mkdir -m 700 "$tgt"
+		echo "X = 1" >"$app/a.py"
+		run_stats -- --log "$log" --rule "redirect $app/** $tgt" --deny '**' \
+			"$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import a' "$app"
+		expect "$PY, redirected" "$REDIR" 3
+		pyc=$(pyc_path "$app/a.py")
+		assert_file_exists "$tgt$pyc"
+		expect "$PY, call=rename lines" "$(grep -c ' call=rename' "$log")" 1
+		grep -qE "^nopyc: pid=[0-9]+ call=rename path=$pyc rule=1 action=redirect verdict=mapped mapped=$tgt$pyc result=ok old=$pyc\.[0-9]+$" "$log" ||
+			fail "$PY: not the one rename line expected: $(grep ' call=rename' "$log")"
+	done
+	((n)) || skip "no Python 3 found (${PYS[*]} /usr/bin/pypy3)"
+}
+
+@test "--stats: a start that compiles nothing has 0 not found: CPython's prefix landmark (a stat of bin/lib/pythonX.Y/os.pyc) and Python 2's module search (NAME.pyc where no NAME.py is) are lookups; a module compiled is one" {
+	local py app log n=0 lookups=0
+	for py in "${PYENV_ROOT:-/root/.pyenv}"/versions/*/bin/python /usr/bin/python3 /usr/bin/pypy3; do
+		[[ -x $py ]] || continue
+		use_python "$py"
+		n=$((n + 1))
+		app=$BATS_TEST_TMPDIR/$n/app log=$BATS_TEST_TMPDIR/$n/pass.log
+		mkdir -p "$app"
+		echo "X = 1" >"$app/fresh.py"
+		run_stats -- --log "$log" "$PY" -c pass
+		expect "$PY -c pass, not found" "$MISS" 0
+		# the lookups were made (a missing pyc, stat or open), and are no read
+		lookups=$((lookups + $(grep -cE ' path=/[^ ]*\.py[co] .* result=ENOENT$' "$log" || true)))
+		# one fresh module, its write denied: exactly one not found
+		run_stats -- "$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import fresh' "$app"
+		expect "$PY import fresh, not found" "$MISS" 1
+	done
+	((n)) || skip "no interpreter found"
+	((lookups > 0)) || fail "no interpreter looked for a missing pyc: nothing was tested"
+}
+
+@test "--stats: TARGET full from the start (64k tmpfs): each write that fails is a failure (ENOSPC), one per module not cached" {
+	((EUID == 0)) && unshare -m true 2>/dev/null || skip "needs root for unshare -m and mount"
+	local py app tgt i n=0
+	for py in "${PYS[@]}"; do
+		use_python "$py"
+		[[ $PYMAJOR == 3 ]] || continue   # Python 2's writes go through stdio: unseen
+		n=$((n + 1))
+		app=$BATS_TEST_TMPDIR/$n/app tgt=$BATS_TEST_TMPDIR/$n/tgt
+		mkdir -p "$app/pk" "$tgt"
+		: >"$app/pk/__init__.py"
+		for ((i = 0; i < 12; i++)); do
+			awk -v i="$i" 'BEGIN { for (j = 0; j < 120; j++) printf "V%d = %d * 3 + %d\n", j, j, i }' >"$app/pk/m$i.py"
+		done
+		run --separate-stderr unshare -m -- env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" bash -c '
+			mount -t tmpfs -o size=64k,mode=0700 nopyc-full "$2" || exit 90
+			dd if=/dev/zero of="$2/fill" bs=4k 2>/dev/null
+			"$3" --stats --rule "redirect $1/** $2" --deny "**" "$4" -c "
+import sys; sys.path.insert(0, sys.argv[1])
+for i in range(12): __import__(\"pk.m%d\" % i)
+print(\"imported\")" "$1"' _ "$app" "$tgt" "$NOPYC" "$PY"
+		assert_success
+		assert_output imported
+		STATS=$(grep '^nopyc: stats' <<<"$stderr") || fail "no stats line in: $stderr"
+		failures
+		# 13 modules (pk and pk.m0..m11), none cached
+		assert_equal "$FAILURES" "13 ENOSPC"
+		grep -qx "nopyc: redirect TARGET $tgt: no space left; caches are not being saved" <<<"$stderr" ||
+			fail "$PY: no message: $stderr"
+	done
+	((n)) || skip "no Python 3 among ${PYS[*]}"
+}
+
+# drop_setup: DROP, a directory (root, 0755) under /tmp that other users can
+# read, with modules a and b; skip unless root with setpriv and Debian's
+# python3 (the interpreter another uid can run: /root is 0700).
+DROP_UID=61001
+drop_setup() {
+	((EUID == 0)) || skip "needs root (to drop privileges)"
+	command -v setpriv >/dev/null || skip "setpriv missing (Debian package util-linux)"
+	[[ -x /usr/bin/python3 ]] || skip "/usr/bin/python3 missing: the interpreter another uid can run here"
+	use_python /usr/bin/python3
+	DROP=$(mktemp -d /tmp/nopyc-drop.XXXXXX)
+	chmod 0755 "$DROP"
+	echo "X = 'a'" >"$DROP/a.py"
+	echo "X = 'b'" >"$DROP/b.py"
+	chmod 0644 "$DROP/a.py" "$DROP/b.py"
+}
+
+teardown() {
+	[[ -z ${DROP:-} ]] || rm -rf "$DROP"
+}
+
+# A server that starts as root and drops to a worker uid: the root-owned
+# private log can no longer be opened after the drop, so the log is held
+# open from the first line on.
+@test "--stats: a process that drops privileges (setgid, setuid) after its first import keeps logging: its second import is counted" {
+	drop_setup
+	local log=$BATS_TEST_TMPDIR/drop.log s_miss
+	run_stats -- "$PY" -c pass
+	s_miss=$MISS
+	run_stats -- --log "$log" "$PY" -c "
+import os, sys; sys.path.insert(0, sys.argv[1])
+import a
+os.setgid($DROP_UID); os.setuid($DROP_UID)
+import b
+print(a.X, b.X, os.getuid())" "$DROP"
+	assert_output "a b $DROP_UID"
+	expect "not found (a and b compiled)" "$MISS" "$((s_miss + 2))"
+	grep -q " path=$DROP/__pycache__/b\.$PYTAG\.pyc .* result=ENOENT from=original$" "$log" ||
+		fail "b's read is not in the log: $(grep "$DROP" "$log")"
+	refute_output --partial "log incomplete"
+}
+
+# A process started as another uid (setpriv) cannot open a root-only log at
+# all: it says so once, on stderr.
+@test "--stats: a process started as another uid that cannot open the log says once that the log is incomplete; the program is unchanged" {
+	drop_setup
+	run --separate-stderr env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" "$NOPYC" --stats \
+		setpriv --reuid="$DROP_UID" --regid="$DROP_UID" --clear-groups -- \
+		"$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import a, b; print(a.X, b.X)' "$DROP"
+	assert_success
+	assert_output "a b"
+	assert_equal "$(grep -c '^nopyc: decision log .*: EACCES; log incomplete: not every decision of this process is recorded$' <<<"$stderr")" 1
+}
+
+# ulimit -f 8: the log stops below 8 KiB (no line cut in two) and says it is
+# incomplete; the summary says its counts are partial.  The interpreter
+# here takes SIGXFSZ back to its default (death), as a C program has it: the
+# log's writes must never raise it.
+@test "--stats under ulimit -f 8: the program is not killed by SIGXFSZ, the log stops whole below the limit, the summary says its counts are partial" {
+	[[ -x /usr/bin/python3 ]] || skip "/usr/bin/python3 missing"
+	use_python /usr/bin/python3
+	local log=$BATS_TEST_TMPDIR/limited.log
+	run --separate-stderr bash -c 'ulimit -f 8; exec "$@"' _ \
+		env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" "$NOPYC" --stats --log "$log" "$PY" -c \
+		'import signal; signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+import json, email.message, http.client, argparse, logging
+print("imported")'
+	assert_success
+	assert_output imported
+	STATS=$(grep '^nopyc: stats' <<<"$stderr") || fail "no stats line: $stderr"
+	[[ $STATS == *"; log incomplete: 1 process could not record every decision, the counts are partial" ]] ||
+		fail "no word of a partial count: $STATS"
+	(($(stat -c %s "$log") <= 8192)) || fail "the log passed the limit"
+	assert_equal "$(tail -n 1 "$log" | sed -E 's/pid=[0-9]+/pid=P/')" "nopyc: pid=P log=incomplete result=EFBIG"
+	assert_equal "$(tail -c 1 "$log" | od -An -c | tr -d ' ')" '\n'
 }

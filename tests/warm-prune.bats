@@ -175,7 +175,7 @@ write_lines() {
 	run nopyc_py "${RULES[@]}" --log "$BATS_TEST_TMPDIR/changed.log" warm --python "$PY" "$T"
 	assert_success
 	assert_output "nopyc warm: $PY ($PYTAG): 5 source files: 1 compiled, 4 up to date, 0 failed"
-	assert_equal "$(grep 'call=rename' "$BATS_TEST_TMPDIR/changed.log" | grep -v '\.pyc\.[0-9]' | sed 's/.* path=\([^ ]*\) .*/\1/')" "$(pyc_path "$A")"
+	assert_equal "$(grep 'call=rename' "$BATS_TEST_TMPDIR/changed.log" | sed 's/.* path=\([^ ]*\) .*/\1/')" "$(pyc_path "$A")"
 }
 
 @test "warm: rules that deny or discard under PATH, --dry-run, usage errors: refused, nothing compiled" {
@@ -374,7 +374,7 @@ blocks_of() {
 		"$PY" -c "import sys; sys.path.insert(0, '$T'); import a.mod; print(a.mod.X)"
 	assert_success
 	assert_output 'alpha, longer now'
-	assert_equal "$(grep 'call=rename' "$BATS_TEST_TMPDIR/after.log" | grep -v '\.pyc\.[0-9]' | sed 's/.* path=\([^ ]*\) .*/\1/')" "$(pyc_path "$A")"
+	assert_equal "$(grep 'call=rename' "$BATS_TEST_TMPDIR/after.log" | sed 's/.* path=\([^ ]*\) .*/\1/')" "$(pyc_path "$A")"
 }
 
 @test "prune: checked-hash pycs are kept while the source text is the same, removed when it changed (every Python found)" {
