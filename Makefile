@@ -24,7 +24,7 @@ SHIM_SRC = $(CORE_SRC) shim/real.c shim/sys.c shim/start.c shim/diag.c \
            shim/parents.c shim/wrappers.c shim/said.c shim/version.c \
            shim/call.c shim/fresh.c shim/merge.c \
            shim/stream.c shim/remove.c shim/rename.c shim/watch.c shim/view.c \
-           shim/cpu.c shim/dirents.c shim/updir.c shim/emit.c
+           shim/cpu.c shim/dirents.c shim/updir.c shim/emit.c shim/init.c
 HEADERS  = $(wildcard include/*.h) $(wildcard shim/*.h) shim/wrappers.def
 
 SHIM_OBJ = $(SHIM_SRC:shim/%.c=$(BUILD)/obj/%.o)

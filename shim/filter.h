@@ -30,31 +30,35 @@
 #define FILTER_SSE2 1
 #include <immintrin.h>
 
-/* Does s[0..n) (n > 0) end in a bytecode name: .pyc or .pyo with an
- * optional ".DIGITS", trailing slashes ignored ("x.pyc/" names x.pyc too:
- * the core's rule, path.c)?  Most paths end in another letter: one test. */
-static inline __attribute__((always_inline)) int filter_bytecode_end(const char *s, size_t n)
+/* Does the string from s to e (e > s: its NUL) end in a bytecode name:
+ * .pyc or .pyo with an optional ".DIGITS", trailing slashes ignored
+ * ("x.pyc/" names x.pyc too: the core's rule, path.c)?  Most paths end in
+ * another letter: one test; a directory like python3.11 is turned down at
+ * the byte before its dot.  Pointers only, so it takes few registers where
+ * it is inlined. */
+static inline __attribute__((always_inline)) int filter_bytecode_end(const char *s, const char *e)
 {
-	char last = s[n - 1];
-	if (last == '/') {
-		while (n > 0 && s[n - 1] == '/')
-			n--;
-		if (n == 0)
+	unsigned char last = (unsigned char)e[-1];
+	if (__builtin_expect(last == '/', 0)) {
+		while (e > s && e[-1] == '/')
+			e--;
+		if (e == s)
 			return 0;
-		last = s[n - 1];
+		last = (unsigned char)e[-1];
 	}
-	if (last != 'c' && last != 'o' && (last < '0' || last > '9'))
+	if ((unsigned char)(last - '0') < 10) {
+		/* the digits must be ".DIGITS": e to the dot before them */
+		do {
+			if (--e == s)
+				return 0;
+		} while ((unsigned char)(e[-1] - '0') < 10);
+		if (e[-1] != '.' || --e == s)
+			return 0;
+	} else if (last != 'c' && last != 'o') {
 		return 0;
-	size_t m = n;
-	while (m > 0 && s[m - 1] >= '0' && s[m - 1] <= '9')
-		m--;
-	if (m < n) {
-		if (m == 0 || s[m - 1] != '.')
-			return 0;
-		m--;
 	}
-	return m >= 4 && s[m - 4] == '.' && s[m - 3] == 'p' && s[m - 2] == 'y' &&
-	       (s[m - 1] == 'c' || s[m - 1] == 'o');
+	return e - s >= 4 && e[-4] == '.' && e[-3] == 'p' && e[-2] == 'y' &&
+	       (e[-1] == 'c' || e[-1] == 'o');
 }
 
 /* "__pycache__" at s (s[0] is '_'): a byte at a time, so nothing past the
@@ -83,7 +87,7 @@ static inline __attribute__((always_inline)) int filter_candidate(const char *pa
 		for (; m; m &= m - 1) {
 			const char *at = p + __builtin_ctzll(m);
 			if (!*at)
-				return at != path && filter_bytecode_end(path, (size_t)(at - path));
+				return at != path && filter_bytecode_end(path, at);
 			if (filter_pycache_at(at))
 				return 1;
 		}
@@ -94,39 +98,65 @@ static inline __attribute__((always_inline)) int filter_candidate(const char *pa
 	}
 }
 
-/* The same filter 32 bytes an instruction (AVX2), for the wrappers' wide
- * clones (wrappers.c), which run only where cpu.c found AVX2: with the
- * string scanned at twice the width, a 78-byte path costs about 20
- * instructions less.  Compiled for AVX2, so never inlined into code that
- * may run without it. */
-#define FILTER_WIDE __attribute__((target("avx2")))
+/* Bytes a bytecode name can end in (filter_bytecode_end's first test as a
+ * table: most paths end in another byte, one load says so): '/', the
+ * digits, 'c' and 'o'. */
+static const unsigned char filter_last[256] = {
+	['/'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+	['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['c'] = 1, ['o'] = 1,
+};
+
+/* The same filter 32 bytes an instruction (AVX2, with BMI1 and BMI2 for
+ * the bit work: SHRX drops the bytes before the string from the first
+ * block's mask, TZCNT and BLSR walk the hits), for the wrappers' wide
+ * clones (wrappers.c), which run only where cpu.c found all three.  A
+ * 78-byte path takes three or four blocks.  Compiled for those extensions,
+ * so never inlined into code that may run without them. */
+#define FILTER_WIDE __attribute__((target("avx2,bmi,bmi2")))
+
+/* The '_' and NUL bytes of the 32 at p (aligned): bit i for p[i]. */
+static inline __attribute__((always_inline)) FILTER_WIDE unsigned filter_block_wide(const char *p, __m256i under)
+{
+	__m256i v = _mm256_load_si256((const __m256i *)p);
+	/* min(x, x ^ '_') is 0 for x == 0 and for x == '_' */
+	return (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
+	       _mm256_min_epu8(v, _mm256_xor_si256(v, under)), _mm256_setzero_si256()));
+}
+
 static inline __attribute__((always_inline)) FILTER_WIDE int filter_candidate_wide(const char *path)
 {
 	if (!path)
 		return 0;
 	static const char underscores[32] __attribute__((aligned(32))) =
 		"________________________________";
-	const __m256i *k = (const __m256i *)underscores;
-	__asm__("" : "+r"(k));   /* a load folded into VPXOR, not 3 to build it */
-	const __m256i under = _mm256_load_si256(k), zero = _mm256_setzero_si256();
+	__m256i under;
+	/* one load (the compiler would build the constant in three) */
+	__asm__("vmovdqa %1, %0" : "=x"(under) : "m"(underscores));
 	uintptr_t a = (uintptr_t)path;
+	unsigned off = (unsigned)a & 31;
 	const char *p = (const char *)(a & ~(uintptr_t)31);
-	__m256i v = _mm256_load_si256((const __m256i *)p);
-	unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
-	             _mm256_min_epu8(v, _mm256_xor_si256(v, under)), zero));
-	m &= ~0U << (a & 31);
+	/* the bytes before path cleared from the first block's mask */
+	unsigned m = filter_block_wide(p, under) >> off << off;
 	for (;;) {
-		for (; m; m &= m - 1) {
-			const char *at = p + __builtin_ctzll(m);
+		while (!m) {
+			p += 32;
+			m = filter_block_wide(p, under);
+		}
+		/* the hits in order; the last one's BLSR says if more are left */
+		do {
+			/* m's lowest set bit: BSF (m is not 0), which the
+			 * compiler would write as TZCNT after an XOR that only
+			 * older Intel cores need */
+			unsigned long i;
+			__asm__("bsf %1, %k0" : "=r"(i) : "r"(m));
+			const char *at = p + i;
 			if (!*at)
-				return at != path && filter_bytecode_end(path, (size_t)(at - path));
+				return at != path && filter_last[(unsigned char)at[-1]] &&
+				       filter_bytecode_end(path, at);
 			if (filter_pycache_at(at))
 				return 1;
-		}
-		p += 32;
-		v = _mm256_load_si256((const __m256i *)p);
-		m = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
-		    _mm256_min_epu8(v, _mm256_xor_si256(v, under)), zero));
+			m &= m - 1;
+		} while (m);
 	}
 }
 

@@ -19,6 +19,7 @@
 #include "start.h"
 #include "stream.h"
 #include "watch.h"
+#include "wrappers.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -98,11 +99,7 @@
 		ONE_PATH(name, fail, call, dirfd, SINK, ON_FAIL, ON_PASS, ON_DONE, ARGS, ONCE, __VA_ARGS__) \
 	}                                                                     \
 	WIDE(ret, name, call, params, ARGS, LOCALS)                           \
-	EXPORT ret name params                                                \
-	{                                                                     \
-		LOCALS                                                        \
-		HOT(name, call, ARGS)                                         \
-	}
+	HOT_FUNCTION(ret, name, call, params, ARGS, LOCALS)
 
 #define OPEN_MODE(flags)                                                      \
 	mode_t mode = 0;                                                      \
@@ -405,3 +402,43 @@ static COLD void template_fill(char *path, int suffixlen)
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 #include "wrappers.def"
+
+/* The table once more: one ROUTE_SET per line (hot.h), nothing but for the
+ * routed names. */
+#undef PATH1
+#undef OPEN
+#undef OPEN2
+#undef CREAT
+#undef FOPEN
+#undef FREOPEN
+#undef PATH2
+#undef MKSTEMP
+#undef MKDTEMP
+#undef RENAME
+#undef DIROPEN
+#undef DIRS
+#undef DIRS_VOID
+#undef SCAN
+#undef WRITEFD
+#define PATH1(ret, name, ...) ROUTE_SET(name, m)
+#define OPEN(...)
+#define OPEN2(...)
+#define CREAT(...)
+#define FOPEN(...)
+#define FREOPEN(...)
+#define PATH2(...)
+#define MKSTEMP(...)
+#define MKDTEMP(...)
+#define RENAME(...)
+#define DIROPEN(...)
+#define DIRS(...)
+#define DIRS_VOID(...)
+#define SCAN(...)
+#define WRITEFD(...)
+
+void wrappers_route(void)
+{
+	int m = __atomic_load_n(&shim_matters, __ATOMIC_RELAXED);
+	(void)m;
+#include "wrappers.def"
+}

@@ -253,7 +253,8 @@ early: open O_CREAT pyc ENOENT
 early: fopen w pyc ENOENT
 early: creat py2 pyc EROFS
 early: rename into cache ENOENT
-early: stat source ok"
+early: stat source ok
+early: stat64 renamed pyc ENOENT"
 	assert_no_caches "$T"
 }
 
@@ -271,7 +272,8 @@ early: open O_CREAT pyc ok
 early: fopen w pyc ok
 early: creat py2 pyc ok
 early: rename into cache ok
-early: stat source ok"
+early: stat source ok
+early: stat64 renamed pyc ok"
 	assert_no_caches "$T"
 	assert_file_exist "$TGT$T/__pycache__/early.cpython-311.pyc"
 	assert_file_exist "$TGT$T/__pycache__/early2.cpython-311.pyc"
@@ -290,6 +292,7 @@ early: open O_CREAT pyc ok
 early: fopen w pyc ok
 early: creat py2 pyc ok
 early: rename into cache ok
-early: stat source ok"
+early: stat source ok
+early: stat64 renamed pyc ok"
 	assert_no_caches "$T"
 }

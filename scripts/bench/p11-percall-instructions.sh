@@ -92,6 +92,42 @@ for c in "${PC_CASES[@]}"; do
 	bench_fmt added %+.0f "$added"
 	bench_row "$label" "$ib" "$is" "$added"
 done
+# The filter reads a string in aligned 32-byte blocks, so its cost depends
+# on where the string starts: the long path under redirect at each of the
+# 32 offsets from a block's start (PERCALL_OFFSET, percall.c), with and
+# without the shim; the worst offset is the one the target judges.
+sweep_one() { # RULES OFFSET N
+	bench_percall_env "$1"
+	bench_callgrind "$W/sweep.$1.$2.$3" "${PC_ENV[@]}" "PERCALL_OFFSET=$2" \
+		--toggle-collect=bench_loop "$BENCH_PERCALL" stat "$PC_LONG" "$3"
+}
+say "callgrind, the long path at 32 offsets"
+for k in {0..31}; do
+	for r in none redirect; do
+		bench_spawn sweep_one "$r" "$k" "$N"
+		bench_spawn sweep_one "$r" "$k" $((2 * N))
+	done
+done
+bench_wait_all
+worst='' best='' worst_at=0
+for k in {0..31}; do
+	for r in none redirect; do
+		bench_ir a "$W/sweep.$r.$k.$N"
+		bench_ir b "$W/sweep.$r.$k.$((2 * N))"
+		bench_calc "per_$r" '(b - a) / n' "a=$a" "b=$b" "n=$N"
+	done
+	bench_calc added 'a - b' "a=$per_redirect" "b=$per_none"
+	bench_calc more 'a > w' "a=$added" "w=${worst:--1e9}"
+	bench_calc less 'a < w' "a=$added" "w=${best:-1e9}"
+	[[ $more == 1 ]] && worst=$added worst_at=$k
+	[[ $less == 1 ]] && best=$added
+done
+bench_value "$BENCH_NAME.stat-long-redirect.worst" "$worst"
+bench_value "$BENCH_NAME.stat-long-redirect.best" "$best"
+bench_fmt worst %.0f "$worst"
+bench_fmt best %.0f "$best"
+bench_note "stat64, long non-cache path, redirect, at each of the 32 offsets from a 32-byte boundary: +$best to +$worst (worst at offset $worst_at)"
+
 for c in "${PC_CASES[@]}"; do
 	IFS='|' read -r id label _ <<<"$c"
 	case $id in

@@ -24,6 +24,10 @@
  * The first call must succeed (exit 1 otherwise), so a benchmark cannot
  * time a failing call by mistake.
  *
+ * PERCALL_OFFSET=K (0 to 63) in the environment: PATH is first copied to
+ * K bytes past a 64-byte boundary, so the cost of a path's place in memory
+ * (a filter that reads aligned blocks) can be measured at every offset.
+ *
  * The loop is the function bench_loop, kept out of line so that
  * `valgrind --tool=callgrind --toggle-collect=bench_loop` counts exactly the
  * loop; running with N and 2N and taking the difference cancels the one-off
@@ -203,6 +207,16 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *path = argv[2];
+	static char placed[64 + 4096] __attribute__((aligned(64)));
+	const char *offset = getenv("PERCALL_OFFSET");
+	if (offset) {
+		int k = atoi(offset);
+		if (k < 0 || k > 63 || strlen(path) >= sizeof placed - 64) {
+			fprintf(stderr, "%s: PERCALL_OFFSET must be 0 to 63, PATH under 4 KiB\n", argv[0]);
+			return 2;
+		}
+		path = strcpy(placed + k, path);
+	}
 	if (op == OP_WRITE && (write_fd = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
 		fprintf(stderr, "%s: %s: %s\n", argv[0], path, strerror(errno));
 		return 1;

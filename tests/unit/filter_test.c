@@ -59,6 +59,8 @@ static const char *const paths[] = {
 	"/012345678901234567890123456789/__pycache__",
 	"/01234567890123456789012345678/__pycache__",
 	"/a/m.pyc/", "/a/m.pyc//", "pkg/old.pyc/", "/a/m.pyc.1/", "//", "/a/b/",
+	"/usr/lib/python3.11", "3.11", "12", ".1", "c", "o", "/o", "yc", "y.pyc",
+	"pyc.1", ".pyc.1", "m.pyo.12/", "a.11/", "1/",
 };
 
 static void crafted(void)
@@ -69,6 +71,24 @@ static void crafted(void)
 			snprintf(buf + off, sizeof buf - (size_t)off, "%s", paths[i]);
 			SAME(buf + off);
 		}
+}
+
+/* Each string starts at the first byte of a page whose previous page
+ * cannot be read: the end tests, which look back from the NUL, must stop
+ * at the string's start. */
+static void page_start(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	char *m = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	mprotect(m, (size_t)pg, PROT_NONE);
+	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+		memcpy(m + pg, paths[i], strlen(paths[i]) + 1);
+		SAME(m + pg);
+	}
+	munmap(m, (size_t)pg * 2);
 }
 
 /* Each string ends with its NUL at the last byte of a page whose next page
@@ -115,10 +135,12 @@ void test_filter(void)
 {
 #ifdef FILTER_SSE2
 	__builtin_cpu_init();
-	wide = __builtin_cpu_supports("avx2");
+	wide = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+	       __builtin_cpu_supports("bmi2");
 	if (!wide)
 		printf("filter: this CPU has no AVX2: only the SSE2 filter tested\n");
 	crafted();
+	page_start();
 	page_end();
 	random_strings();
 #endif
