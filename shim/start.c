@@ -278,7 +278,7 @@ const struct nopyc_rules *shim_config(void)
 	if (!__atomic_compare_exchange_n(&published, &expected, rules, 0,
 	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		rules = expected;  /* the loser's copy is left: rare, and small */
-	__atomic_store_n(&shim_matters, matters(rules) | (cpu_avx2() ? SHIM_WIDE : 0),
+	__atomic_store_n(&shim_matters, matters(rules) | (cpu_wide() ? SHIM_WIDE : 0),
 	                 __ATOMIC_RELAXED);
 	__atomic_store_n(&shim_redirecting, redirecting(rules), __ATOMIC_RELAXED);
 	return rules;
