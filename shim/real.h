@@ -103,21 +103,7 @@ void real_resolve_all(void);
 #define SCAN(name, ...) REAL_SLOT(name)
 #define WRITEFD(name, ...) REAL_SLOT(name)
 #include "wrappers.def"
-#undef PATH1
-#undef OPEN
-#undef OPEN2
-#undef CREAT
-#undef FOPEN
-#undef FREOPEN
-#undef PATH2
-#undef MKSTEMP
-#undef MKDTEMP
-#undef RENAME
-#undef DIROPEN
-#undef DIRS
-#undef DIRS_VOID
-#undef SCAN
-#undef WRITEFD
+#include "families_undef.h"
 #undef REAL_SLOT
 
 /* Inline: this is on every wrapped call's hot path. */

@@ -405,21 +405,7 @@ static COLD void template_fill(char *path, int suffixlen)
 
 /* The table once more: one ROUTE_SET per line (hot.h), nothing but for the
  * routed names. */
-#undef PATH1
-#undef OPEN
-#undef OPEN2
-#undef CREAT
-#undef FOPEN
-#undef FREOPEN
-#undef PATH2
-#undef MKSTEMP
-#undef MKDTEMP
-#undef RENAME
-#undef DIROPEN
-#undef DIRS
-#undef DIRS_VOID
-#undef SCAN
-#undef WRITEFD
+#include "families_undef.h"
 #define PATH1(ret, name, ...) ROUTE_SET(name, m)
 #define OPEN(...)
 #define OPEN2(...)

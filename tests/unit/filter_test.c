@@ -73,37 +73,22 @@ static void crafted(void)
 		}
 }
 
-/* Each string starts at the first byte of a page whose previous page
- * cannot be read: the end tests, which look back from the NUL, must stop
- * at the string's start. */
-static void page_start(void)
+/* Each string placed against a page that cannot be read: starting at
+ * the first byte of the page after it (the end tests, which look back from
+ * the NUL, must stop at the string's start), or ending with its NUL at the
+ * last byte of the page before it (the block reads must not cross): the
+ * filter must neither fault nor answer otherwise. */
+static void against_guard(int guard_first)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	char *m = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CHECK(m != MAP_FAILED);
 	if (m == MAP_FAILED)
 		return;
-	mprotect(m, (size_t)pg, PROT_NONE);
-	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
-		memcpy(m + pg, paths[i], strlen(paths[i]) + 1);
-		SAME(m + pg);
-	}
-	munmap(m, (size_t)pg * 2);
-}
-
-/* Each string ends with its NUL at the last byte of a page whose next page
- * cannot be read: the filter must neither fault nor answer otherwise. */
-static void page_end(void)
-{
-	long pg = sysconf(_SC_PAGESIZE);
-	char *m = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	CHECK(m != MAP_FAILED);
-	if (m == MAP_FAILED)
-		return;
-	mprotect(m + pg, (size_t)pg, PROT_NONE);
+	mprotect(guard_first ? m : m + pg, (size_t)pg, PROT_NONE);
 	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
 		size_t n = strlen(paths[i]);
-		char *s = m + pg - (long)n - 1;
+		char *s = guard_first ? m + pg : m + pg - (long)n - 1;
 		memcpy(s, paths[i], n + 1);
 		SAME(s);
 	}
@@ -140,8 +125,8 @@ void test_filter(void)
 	if (!wide)
 		printf("filter: this CPU has no AVX2: only the SSE2 filter tested\n");
 	crafted();
-	page_start();
-	page_end();
+	against_guard(1);
+	against_guard(0);
 	random_strings();
 #endif
 }
