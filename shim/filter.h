@@ -107,8 +107,8 @@ static const unsigned char filter_last[256] = {
 };
 
 /* The same filter 32 bytes an instruction (AVX2, with BMI1 and BMI2 for
- * the bit work: SHRX drops the bytes before the string from the first
- * block's mask, TZCNT and BLSR walk the hits), for the wrappers' wide
+ * the bit work: SHRX and SHLX drop the bytes before the string from the
+ * first block's mask, BSF and BLSR walk the hits), for the wrappers' wide
  * clones (wrappers.c), which run only where cpu.c found all three.  A
  * 78-byte path takes three or four blocks.  Compiled for those extensions,
  * so never inlined into code that may run without them. */

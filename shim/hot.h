@@ -118,9 +118,10 @@ static inline const char *UNCHECKED(const char *p)
  * (CALL_READ: their op does not hang on an argument), whose exported
  * function is one indirect jump through route_NAME, set by wrappers_route
  * (wrappers.c) to libc's function, the wide clone or NAME_hot (the hot
- * part with every test, where the route starts: right before the
- * constructor too).  Each adds one instruction to a call, and saves the
- * tests: a read no rule can change costs that one jump.
+ * part with every test: where the route points until the constructor has
+ * set it, so a call before it is served in full).  Each adds one
+ * instruction to a call, and saves the tests: a read no rule can change
+ * costs that one jump.
  * ROUTED_NAMED(name) is 1 for a name with a ROUTE_NAME_ line, else 0. */
 #define ROUTED_NAMED(name) NAMED_IS(ROUTE_NAME_##name)
 #define ROUTE_NAME_stat64 NAMED_YES
