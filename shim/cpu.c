@@ -1,4 +1,4 @@
-/* CPU features for the path filter: AVX2 (with BMI1 and BMI2) or not. */
+/* CPU features for the path filter: AVX2 (with BMI2) or not. */
 #include "cpu.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -13,10 +13,10 @@ int cpu_wide(void)
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
 	if ((lo & 6) != 6)
 		return 0;
-	/* the wide filter also runs SHRX, SHLX (BMI2) and BLSR (BMI1): every
-	 * AVX2 CPU has them, but a hypervisor may hide them one by one */
+	/* the wide filter also runs SHRX and SHLX (BMI2): every AVX2 CPU has
+	 * them, but a hypervisor may hide them one by one */
 	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_AVX2) &&
-	       (b & bit_BMI) && (b & bit_BMI2);
+	       (b & bit_BMI2);
 }
 #else
 int cpu_wide(void)

@@ -15,7 +15,7 @@ const struct nopyc_rules *shim_config(void);
  * /etc/ld.so.preload with no configuration). */
 #define SHIM_WRITES 1
 #define SHIM_READS 2
-/* Set with the others where AVX2, BMI1 and BMI2 are usable (cpu.c): the
+/* Set with the others where AVX2 and BMI2 are usable (cpu.c): the
  * wrappers then filter paths with filter_candidate_wide (filter.h). */
 #define SHIM_WIDE 4
 extern int shim_matters __attribute__((visibility("hidden")));
