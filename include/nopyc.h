@@ -256,6 +256,14 @@ const char *nopyc_glob_check(const char *pattern);
  * digits.  NULL is never a candidate. */
 int nopyc_path_is_candidate(const char *path);
 
+/* How `path` asks the kernel for a directory whatever its last component
+ * is: "/." when that component is "." ("x.pyc/.", "x.pyc/./": x.pyc must
+ * be a directory to look into), "/" when it ends in '/' ("x.pyc/": must be
+ * one), else "" (path_resolution(7); a file there gives ENOTDIR, a create
+ * EISDIR, a missing x.pyc ENOENT for "/.").  Normalising drops that
+ * ending; a caller that maps the path puts it back.  NULL: "". */
+const char *nopyc_path_dir_ending(const char *path);
+
 /* Join `base` (absolute; may be NULL when `path` is absolute) and `path`, and
  * fold ".", ".." and "//" lexically (symlinks are not resolved) into `out`.
  * Returns the length, or -1 if the result does not fit in `outsz`. */

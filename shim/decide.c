@@ -93,6 +93,18 @@ enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
 	d->rule = r;
 	if (!r)
 		return verdict(d, NOPYC_PASS, 0);
+	/* "x.pyc/" and "x.pyc/." stay names the kernel resolves as a
+	 * directory, in TARGET and in the original (ENOTDIR for a file, EISDIR
+	 * for a create): the ending normalising dropped goes back, now the
+	 * rule is found */
+	const char *ending = d->kind == NOPYC_CACHE_DIR ? "" : nopyc_path_dir_ending(path);
+	if (*ending) {
+		size_t n = strlen(abs), e = strlen(ending);
+		if (n + e + 1 > NOPYC_PATH_MAX)
+			return verdict(d, op == NOPYC_OP_READ ? NOPYC_PASS : NOPYC_FAIL,
+			               ENAMETOOLONG);
+		memcpy(abs + n, ending, e + 1);
+	}
 
 	enum nopyc_action action = r->action;
 	if (action == NOPYC_REDIRECT && !target_ok(who, r)) {

@@ -21,7 +21,14 @@ int make_parents(int tfd, struct nopyc_decision *d)
 		return -1;
 	}
 	memcpy(dir, d->rel, len + 1);
-	size_t parent = len;
+	/* the parent of "x.pyc/" and "x.pyc/." is x.pyc's (decide.c keeps
+	 * those endings) */
+	size_t end = len;
+	while (end > 0 && dir[end - 1] == '/')
+		end--;
+	if (end >= 2 && dir[end - 1] == '.' && dir[end - 2] == '/')
+		end -= 2;
+	size_t parent = end ? end - 1 : 0;
 	while (parent > 0 && dir[parent] != '/')
 		parent--;
 	if (parent == 0)
@@ -62,7 +69,14 @@ int make_parents(int tfd, struct nopyc_decision *d)
 int mapped_retry(enum nopyc_op op, int tfd, struct nopyc_decision *d)
 {
 	if (op == NOPYC_OP_CREATE || op == NOPYC_OP_MKDIR || op == NOPYC_OP_LINK_NEW) {
-		if (!strchr(d->rel, '/')) {
+		/* "x.pyc/." looks into x.pyc: a file of that name in the
+		 * original makes it ENOTDIR, as in one tree (no parents made) */
+		struct stat o;
+		if (strcmp(nopyc_path_dir_ending(d->path), "/.") == 0 &&
+		    REAL(stat)(d->path, &o) != 0 && errno == ENOTDIR)
+			return 0;
+		const char *slash = strchr(d->rel, '/');
+		if (!slash || !slash[strspn(slash, "/")]) {
 			d->target_gone = 1;  /* right in TARGET: TARGET is gone */
 			d->err = errno = ENOENT;
 			return 0;

@@ -43,6 +43,19 @@ int nopyc_path_is_candidate(const char *path)
 	return strstr(path, "__pycache__") != NULL;
 }
 
+const char *nopyc_path_dir_ending(const char *path)
+{
+	if (!path || !*path)
+		return "";
+	size_t n = strlen(path);
+	size_t end = n;
+	while (end > 0 && path[end - 1] == '/')
+		end--;
+	if (end > 0 && path[end - 1] == '.' && (end == 1 || path[end - 2] == '/'))
+		return "/.";
+	return end < n ? "/" : "";
+}
+
 long nopyc_path_normalise(const char *base, const char *path, char *out,
                           size_t outsz)
 {

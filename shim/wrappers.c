@@ -422,7 +422,8 @@ static COLD void template_fill(char *path, int suffixlen)
 #define SCAN(...)
 #define WRITEFD(...)
 
-void wrappers_route(void)
+/* run once, by the constructor: with the start-up code (layout.ld) */
+__attribute__((section(".text.startup.wrappers_route"))) void wrappers_route(void)
 {
 	int m = __atomic_load_n(&shim_matters, __ATOMIC_RELAXED);
 	(void)m;

@@ -341,6 +341,65 @@ print(n)' "$S"
 d.py"
 }
 
+# slash_probe DIR: each call Python makes on a cache name of DIR/pkg with
+# "/" or "/." after it (a: in the tree only, b: TARGET only, c: both, l: a
+# dangling symlink in TARGET only, n: nowhere), one line each: the name, the
+# call, then ok or the errno's name.  Nothing it does may succeed.
+slash_probe() {
+	"$@" -c '
+import errno, os, sys
+d = sys.argv[1] + "/pkg/__pycache__/"
+names = sorted(os.listdir(d))
+for n in ("a", "b", "c", "l", "n"):
+    f = [x for x in names if x.startswith(n + ".")]
+    f = f[0] if f else n + ".nowhere.pyc"
+    for end in ("/", "/."):
+        p = d + f + end
+        for what, call in (("stat", lambda: os.stat(p)), ("lstat", lambda: os.lstat(p)),
+                           ("open", lambda: os.close(os.open(p, os.O_RDONLY))),
+                           ("creat", lambda: os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o644))),
+                           ("readlink", lambda: os.readlink(p)), ("unlink", lambda: os.unlink(p)),
+                           ("access", lambda: os.access(p, os.R_OK) or 1 / 0)):
+            try:
+                call(); r = "ok"
+            except ZeroDivisionError:
+                r = "no access"
+            except OSError as e:
+                r = errno.errorcode[e.errno]
+            print(n + end, what, r)
+' "$DIRARG"
+}
+
+@test "view: a cache name with a trailing slash ('x.pyc/', 'x.pyc/.') names a directory in both trees: each call's errno as in one real tree, nothing changed" {
+	mixed_tree
+	ln -s nowhere "$TG$S/pkg/__pycache__/l.$PYTAG.pyc"
+	# the same trees as one real tree, without the shim
+	local one=$BATS_TEST_TMPDIR/one
+	mkdir -p "$one"
+	cp -a "$S/." "$one/"
+	cp -a "$TG$S/." "$one/"
+	DIRARG=$one run slash_probe py_noshim
+	assert_success
+	local want=$output
+	local before_tree before_target
+	before_tree=$(find "$S" | LC_ALL=C sort)
+	before_target=$(find "$TG" | LC_ALL=C sort)
+	DIRARG=$S NOPYC_RULES=$RULES run slash_probe py_shim
+	assert_success
+	assert_output "$want"
+	# and nothing was made, removed or moved in either tree
+	assert_equal "$(find "$S" | LC_ALL=C sort)" "$before_tree"
+	assert_equal "$(find "$TG" | LC_ALL=C sort)" "$before_target"
+	# nor said: a call on "x.pyc/" fails for its path, not for TARGET
+	refute_output --partial "nopyc:"
+	# under discard, a create of "x.pyc/" fails as without the library
+	NOPYC_RULES="discard $S/**" run py_shim -c \
+		'import os, sys; os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o644)' \
+		"$S/pkg/__pycache__/new.$PYTAG.pyc/"
+	assert_failure
+	assert_output --partial "Is a directory"
+}
+
 @test "view: mv and rm -r of a package directory take its TARGET counterpart along" {
 	mixed_tree
 	run redir mv "$S/pkg2" "$S/pkg3"

@@ -102,6 +102,18 @@ static void matrix(void)
 		}
 	}
 
+	/* a name the kernel takes for a directory keeps that ending in TARGET
+	 * ("x.pyc/" ENOTDIR for a file, "x.pyc/." looks into it); a
+	 * __pycache__ directory does not need it */
+	DECIDE(&redirect, NOPYC_OP_REMOVE, NULL, "/srv/a/__pycache__/m.pyc/", NOPYC_MAPPED, 0,
+	       "/run/pycache/1000/srv/a/__pycache__/m.pyc/");
+	DECIDE(&redirect, NOPYC_OP_READ, "/srv", "a/__pycache__/m.pyc//", NOPYC_OVERLAY, 0,
+	       "/run/pycache/1000/srv/a/__pycache__/m.pyc/");
+	DECIDE(&redirect, NOPYC_OP_CREATE, NULL, "/srv/a/m.pyc/./", NOPYC_MAPPED, 0,
+	       "/run/pycache/1000/srv/a/m.pyc/.");
+	DECIDE(&redirect, NOPYC_OP_READ, NULL, "/srv/a/__pycache__/", NOPYC_OVERLAY, 0,
+	       "/run/pycache/1000/srv/a/__pycache__");
+
 	/* the decision records the rule, the kind and the normalised path */
 	struct nopyc_decision d;
 	CHECK_INT(nopyc_decide(&deny, &unit_who, NOPYC_OP_CREATE, "/srv/app",

@@ -187,8 +187,24 @@ static void redirect_map(void)
 	CHECK_STR(out, "/t/p.pyc");
 }
 
+static void dir_ending(void)
+{
+	CHECK_STR(nopyc_path_dir_ending(NULL), "");
+	CHECK_STR(nopyc_path_dir_ending(""), "");
+	CHECK_STR(nopyc_path_dir_ending("/a/m.pyc"), "");
+	CHECK_STR(nopyc_path_dir_ending("/a/m.pyc/"), "/");
+	CHECK_STR(nopyc_path_dir_ending("m.pyc//"), "/");
+	CHECK_STR(nopyc_path_dir_ending("/a/m.pyc/."), "/.");
+	CHECK_STR(nopyc_path_dir_ending("/a/m.pyc/.//"), "/.");
+	CHECK_STR(nopyc_path_dir_ending("."), "/.");
+	CHECK_STR(nopyc_path_dir_ending("/a/m.pyc."), "");
+	CHECK_STR(nopyc_path_dir_ending("/a/.."), "");
+	CHECK_STR(nopyc_path_dir_ending("/"), "/");
+}
+
 void test_path(void)
 {
+	dir_ending();
 	candidate();
 	normalise();
 	classify();
