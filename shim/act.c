@@ -218,6 +218,20 @@ COLD enum plan_step plan_path1_begin(struct plan *pl, struct call c, int dirfd,
 			errno = pl->done ? err : pl->saved_errno;
 			return PLAN_DONE;
 		}
+		/* What the original's names decide in one tree comes first: an
+		 * exclusive create of a name it has (EEXIST), a name that asks
+		 * for a directory where it has a file (ENOTDIR, EISDIR); the
+		 * errno a read-only mount gives there (rofs.c), but for EROFS
+		 * and what TARGET may still answer otherwise (ENOENT) */
+		if (!discarding(&pl->d)) {
+			int e = rofs_errno(c, dirfd, path, AT_FDCWD, NULL);
+			if (e == EEXIST || e == ENOTDIR || e == EISDIR) {
+				pl->d.err = 0;   /* the caller's name, not TARGET */
+				pl->done = 1;
+				errno = e;
+				return PLAN_DONE;
+			}
+		}
 		/* a single call cannot be retried: make the parents first */
 		if (once && op == NOPYC_OP_CREATE && make_parents(pl->tfd, &pl->d) != 0) {
 			if (discarding(&pl->d))

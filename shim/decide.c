@@ -96,8 +96,10 @@ enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
 	/* "x.pyc/" and "x.pyc/." stay names the kernel resolves as a
 	 * directory, in TARGET and in the original (ENOTDIR for a file, EISDIR
 	 * for a create): the ending normalising dropped goes back, now the
-	 * rule is found */
-	const char *ending = d->kind == NOPYC_CACHE_DIR ? "" : nopyc_path_dir_ending(path);
+	 * rule is found.  A __pycache__ read (a listing, a stat) needs none:
+	 * it is a directory in both trees */
+	const char *ending = d->kind == NOPYC_CACHE_DIR && op == NOPYC_OP_READ ?
+	                     "" : nopyc_path_dir_ending(path);
 	if (*ending) {
 		size_t n = strlen(abs), e = strlen(ending);
 		if (n + e + 1 > NOPYC_PATH_MAX)

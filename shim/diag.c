@@ -344,7 +344,8 @@ static __attribute__((noinline, cold)) void say_target(const struct nopyc_decisi
 		         " has vanished; caches are not being saved");
 	} else if (d->err && d->err != ENOENT && d->err != EEXIST && d->err != ENOTEMPTY &&
 	           /* "x.pyc/" fails for the caller's path, not for TARGET */
-	           !((d->err == EISDIR || d->err == ENOTDIR) && *nopyc_path_dir_ending(d->path))) {
+	           !((d->err == EISDIR || d->err == ENOTDIR || d->err == EINVAL ||
+	              d->err == EBUSY) && *nopyc_path_dir_ending(d->path))) {
 		shim_say(&said_target, "redirect TARGET ", target,
 		         d->err == ENOSPC ? ": no space left; caches are not being saved" :
 		         d->err == EDQUOT ? ": disk quota exceeded; caches are not being saved" :

@@ -400,6 +400,57 @@ for n in ("a", "b", "c", "l", "n"):
 	assert_output --partial "Is a directory"
 }
 
+# create_probe DIR: exclusive creates (mkdir, symlink, mkfifo, O_EXCL) of
+# each cache name of DIR/pkg/__pycache__, with and without a trailing
+# slash, then writes on "__pycache__/" names: one line each, the name, the
+# call, then ok or the errno's name.
+create_probe() {
+	"$@" -c '
+import errno, os, sys
+def probe(label, what, call):
+    try:
+        call(); r = "ok"
+    except OSError as e:
+        r = errno.errorcode[e.errno]
+    print(label, what, r)
+top = sys.argv[1]
+d = top + "/pkg/__pycache__/"
+for n in sorted(os.listdir(d)):
+    for end in ("", "/"):
+        p = d + n + end
+        probe(n.split(".")[0] + end, "mkdir", lambda: os.mkdir(p))
+        probe(n.split(".")[0] + end, "symlink", lambda: os.symlink("x", p))
+        probe(n.split(".")[0] + end, "mkfifo", lambda: os.mkfifo(p))
+        probe(n.split(".")[0] + end, "excl", lambda: os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+for q in ("/pkg/__pycache__/", "/pkg2/__pycache__/", "/pkg2/__pycache__/."):
+    p = top + q
+    probe(q, "creat", lambda: os.open(p, os.O_CREAT | os.O_WRONLY, 0o644))
+    probe(q, "unlink", lambda: os.unlink(p))
+    probe(q, "mkdir", lambda: os.mkdir(p))
+' "$DIRARG"
+}
+
+@test "view: an exclusive create (mkdir, symlink, mkfifo, O_EXCL) of a cache name either tree has is EEXIST, as in one tree; writes on '__pycache__/' are refused as there" {
+	mixed_tree
+	local one=$BATS_TEST_TMPDIR/one
+	mkdir -p "$one"
+	cp -a "$S/." "$one/"
+	cp -a "$TG$S/." "$one/"
+	DIRARG=$one run create_probe py_noshim
+	assert_success
+	local want=$output
+	# the case this is about: every name, each form, four calls
+	[[ $(grep -c ' EEXIST$' <<<"$want") -ge 24 ]] || fail "one tree gave: $want"
+	local before_tree before_target
+	before_tree=$(find "$S" | LC_ALL=C sort)
+	before_target=$(find "$TG" | LC_ALL=C sort)
+	DIRARG=$S NOPYC_RULES=$RULES run create_probe py_shim
+	assert_success
+	assert_output "$want"
+	assert_equal "$(find "$S" | LC_ALL=C sort)" "$before_tree"
+	assert_equal "$(find "$TG" | LC_ALL=C sort)" "$before_target"
+}
+
 @test "view: mv and rm -r of a package directory take its TARGET counterpart along" {
 	mixed_tree
 	run redir mv "$S/pkg2" "$S/pkg3"

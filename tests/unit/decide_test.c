@@ -123,6 +123,8 @@ static void matrix(void)
 	CHECK_STR(d.path, "/srv/app/pkg/__pycache__/m.cpython-311.pyc.99");
 	CHECK_INT(nopyc_decide(&deny, &unit_who, NOPYC_OP_MKDIR, NULL, "/srv/__pycache__/", &d), NOPYC_FAIL);
 	CHECK_INT(d.kind, NOPYC_CACHE_DIR);
+	CHECK_STR(d.path, "/srv/__pycache__/");   /* a write keeps the ending */
+	CHECK_INT(nopyc_decide(&deny, &unit_who, NOPYC_OP_READ, NULL, "/srv/__pycache__/", &d), NOPYC_PASS);
 	CHECK_STR(d.path, "/srv/__pycache__");
 	CHECK_INT(nopyc_decide(&deny, &unit_who, NOPYC_OP_CREATE, NULL, "/srv/m.pyc", &d), NOPYC_FAIL);
 	CHECK_INT(d.kind, NOPYC_CACHE_FILE);
