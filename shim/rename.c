@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -336,11 +337,14 @@ static enum nopyc_verdict side(struct side *s, enum nopyc_op op, int dirfd, cons
 }
 
 /* A failed rename that TARGET itself refused (no room, a quota, the file
- * size limit a watched write met, a read-only mount), not the caller's
- * names. */
-static int target_fault(int e)
+ * size limit a watched write met, a read-only mount: TARGET's, not the
+ * original tree's), not the caller's names. */
+static int target_fault(int e, const struct side *a, const struct side *b)
 {
-	return e == ENOSPC || e == EDQUOT || e == EFBIG || e == EROFS;
+	struct statvfs fs;
+	if (e == EROFS)
+		return fstatvfs(a->mapped ? a->tfd : b->tfd, &fs) == 0 && (fs.f_flag & ST_RDONLY);
+	return e == ENOSPC || e == EDQUOT || e == EFBIG;
 }
 
 /* A directory renamed in the original takes its counterpart along. */
@@ -389,8 +393,10 @@ int redirect_rename(int dirfd1, const char *from, int dirfd2, const char *to,
 		}
 		errno = 0;
 		*rc = flags_ok(flags) ? move(&a, &b, flags) : -1;
-		if (*rc != 0 && target_fault(errno))
-			a.d.err = b.d.err = errno;   /* said once (diag.h) */
+		int err = errno;
+		if (*rc != 0 && target_fault(err, &a, &b))
+			a.d.err = b.d.err = err;   /* said once (diag.h) */
+		errno = err;
 		if (*rc == 0) {
 			/* the copy under each new name stands for its source */
 			if (b.mapped)
