@@ -115,7 +115,7 @@ ns_onto_cache_dir() {
 
 @test "rename: a file renamed onto a cache directory fails as in one tree (EISDIR, ENOTDIR); the file is kept, nothing changes" {
 	local fs
-	for fs in same tmpfs; do
+	for fs in tmpfs same; do
 		rm -rf "${S:?}"/* "$OUT"/*
 		in_ns ns_onto_cache_dir "$fs"
 		run cat "$OUT/out"
@@ -140,7 +140,7 @@ ns_readonly() {
 @test "rename: on a read-only tree a pyc renamed over one only the tree holds fails EROFS and changes nothing" {
 	local fs a b
 	a=$(pyc_path pkg/a.py) b=$(pyc_path pkg/b.py)
-	for fs in same tmpfs; do
+	for fs in tmpfs same; do
 		rm -rf "${S:?}"/* "$OUT"/*
 		in_ns ns_readonly "$fs" ro
 		run cat "$OUT/out"
@@ -164,7 +164,7 @@ ns_writable_over_tree() {
 @test "rename: a pyc in TARGET renamed over one only the tree holds replaces it: the tree's copy is removed" {
 	local fs a b
 	a=$(pyc_path pkg/a.py) b=$(pyc_path pkg/b.py)
-	for fs in same tmpfs; do
+	for fs in tmpfs same; do
 		rm -rf "${S:?}"/* "$OUT"/*
 		in_ns ns_writable_over_tree "$fs"
 		run cat "$OUT/out"
@@ -231,7 +231,7 @@ ns_flags() {
 @test "rename: renameat2 flags the kernel rejects give EINVAL first; RENAME_EXCHANGE of a file that is not a cache with a pyc gives EXDEV" {
 	local fs a b
 	a=$(pyc_path pkg/a.py) b=$(pyc_path pkg/b.py)
-	for fs in same tmpfs; do
+	for fs in tmpfs same; do
 		rm -rf "${S:?}"/* "$OUT"/*
 		in_ns ns_flags "$fs"
 		run cat "$OUT/out"
