@@ -150,16 +150,16 @@ static int remove_o(struct side *s)
 
 /* Move the regular file `a` (its original, or a file outside TARGET) to
  * `b`'s name in TARGET through a copy: copied beside it, b's original
- * removed, the copy swapped into place, the source removed last; a refusal
+ * removed (`clear_b`), the copy swapped into place, the source removed last; a refusal
  * of the source's removal (the kernel decides) puts TARGET back, so a failed
  * move leaves the source where it was. */
-static int move_in(struct side *a, struct side *b)
+static int move_in(struct side *a, struct side *b, int clear_b)
 {
 	char tmp[NOPYC_PATH_MAX + 32];
 	int err, had = b->in_t;
 	if (copy_beside(a->dirfd, a->path, b->tfd, b->mapped, tmp, sizeof tmp, 1) != 0)
 		return -1;
-	if ((b->in_o && remove_o(b) != 0) ||
+	if ((clear_b && remove_o(b) != 0) ||
 	    do_rename(b->tfd, tmp, b->tfd, b->mapped, had ? RENAME_EXCHANGE : RENAME_NOREPLACE) != 0) {
 		err = errno == EINVAL ? EXDEV : errno;   /* no RENAME_EXCHANGE there */
 		REAL(unlinkat)(b->tfd, tmp, 0);
@@ -231,6 +231,12 @@ static int move(struct side *a, struct side *b, unsigned flags)
 		return errno = EEXIST, -1;
 	if (visible(b) && is_dir(a) != is_dir(b))
 		return errno = is_dir(a) ? ENOTDIR : EISDIR, -1;
+	/* A pyc renamed over a name the original holds replaces it there too
+	 * (as in one tree: EROFS on a read-only one); a cache being written
+	 * (CPython's temp file, a file from outside) shadows it (the overlay
+	 * rule), which is what redirect is for. */
+	int clear_b = b->mapped && b->in_o && a->d.kind != NOPYC_NOT_CACHE &&
+	              a->d.kind != NOPYC_CACHE_TEMP;
 	if (a->mapped && a->d.kind == NOPYC_CACHE_TEMP && a->in_t && b->mapped) {
 		int err = watch_verdict(a->tfd, a->mapped);
 		if (err)
@@ -238,7 +244,7 @@ static int move(struct side *a, struct side *b, unsigned flags)
 	}
 	if (a->mapped && a->in_t) {
 		/* The originals' copies go first (the source's, the one its new
-		 * name replaces), so that a refusal (EROFS) changes nothing.  A
+		 * name replaces: clear_b), so that a refusal (EROFS) changes nothing.  A
 		 * directory in both trees moves in both when its new name is
 		 * redirected too; else it cannot be one rename (EXDEV: the
 		 * caller copies, as across file systems). */
@@ -248,7 +254,7 @@ static int move(struct side *a, struct side *b, unsigned flags)
 			if (do_rename(AT_FDCWD, a->path, b->dirfd, b->path, flags) != 0)
 				return -1;
 		} else if ((a->in_o && REAL(unlink)(a->path) != 0) ||
-		           (b->mapped && b->in_o && remove_o(b) != 0)) {
+		           (clear_b && remove_o(b) != 0)) {
 			return -1;
 		}
 		if (b->mapped) {
@@ -278,14 +284,14 @@ static int move(struct side *a, struct side *b, unsigned flags)
 		return do_rename(a->dirfd, a->path, b->dirfd, b->path, flags);
 	if (parents(b) != 0)
 		return -1;
-	if (!a->mapped && !b->in_o) {
+	if (!a->mapped && !clear_b) {
 		/* into TARGET from outside it: one rename on one file system */
 		if (do_rename(a->dirfd, a->path, b->tfd, b->mapped, flags) == 0)
 			return 0;
 		if (errno != EXDEV)
 			return -1;
 	}
-	return move_in(a, b);
+	return move_in(a, b, clear_b);
 }
 
 /* renameat2's flags, checked before anything else as the kernel does
