@@ -49,6 +49,7 @@ ren_tree() {
 # The Python that renames: each "OP SRC DST" argument is one call (OP
 # rename, replace, or renameat2:FLAGS through ctypes); prints per call
 # "SRC DST ok" or the errno's name.
+# shellcheck disable=SC2089 # Python source, passed as one argument
 RENAMER='
 import ctypes, errno, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
@@ -77,8 +78,10 @@ tgt_entries() {
 # on the tree's file system (FS "same") or on a tmpfs of its own ("tmpfs");
 # "ro": the tree made read-only after ren_tree.  FUNC writes into $OUT;
 # snapshots of the tree and TARGET before and after go to $OUT too.
+# shellcheck disable=SC2016,SC2028 # the lines are the script's own
 in_ns() {
 	{
+		# shellcheck disable=SC2090
 		declare -p S TG OUT RULES RENAMER PY PYTAG PYMAJOR NOPYC_LIB NOPYC_TEST_PY_ENV_CLEAR
 		declare -f py_shim py_noshim pyc_path snapshot tgt_entries ren_tree "$1"
 		echo 'set -euo pipefail'
@@ -116,7 +119,7 @@ ns_onto_cache_dir() {
 @test "rename: a file renamed onto a cache directory fails as in one tree (EISDIR, ENOTDIR); the file is kept, nothing changes" {
 	local fs
 	for fs in tmpfs same; do
-		rm -rf "${S:?}"/* "$OUT"/*
+		rm -rf "${S:?}"/* "${OUT:?}"/*
 		in_ns ns_onto_cache_dir "$fs"
 		run cat "$OUT/out"
 		assert_output "$(cat "$OUT/one.out")"
@@ -140,7 +143,7 @@ ns_readonly() {
 	local fs a b
 	a=$(pyc_path pkg/a.py) b=$(pyc_path pkg/b.py)
 	for fs in tmpfs same; do
-		rm -rf "${S:?}"/* "$OUT"/*
+		rm -rf "${S:?}"/* "${OUT:?}"/*
 		in_ns ns_readonly "$fs" ro
 		run cat "$OUT/out"
 		assert_output "rename $b ${a%a.*}__init__.${a#*a.} EROFS
@@ -162,7 +165,7 @@ ns_writable_over_tree() {
 	local fs a b
 	a=$(pyc_path pkg/a.py) b=$(pyc_path pkg/b.py)
 	for fs in tmpfs same; do
-		rm -rf "${S:?}"/* "$OUT"/*
+		rm -rf "${S:?}"/* "${OUT:?}"/*
 		in_ns ns_writable_over_tree "$fs"
 		run cat "$OUT/out"
 		assert_output "rename $b $a ok"
@@ -229,7 +232,7 @@ ns_flags() {
 	local fs a b
 	a=$(pyc_path pkg/a.py) b=$(pyc_path pkg/b.py)
 	for fs in tmpfs same; do
-		rm -rf "${S:?}"/* "$OUT"/*
+		rm -rf "${S:?}"/* "${OUT:?}"/*
 		in_ns ns_flags "$fs"
 		run cat "$OUT/out"
 		assert_output "renameat2:3 $b $a EINVAL
