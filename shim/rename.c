@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -26,6 +27,9 @@
 #endif
 #ifndef RENAME_EXCHANGE
 #define RENAME_EXCHANGE (1 << 1)
+#endif
+#ifndef RENAME_WHITEOUT
+#define RENAME_WHITEOUT (1 << 2)
 #endif
 
 struct side {
@@ -37,6 +41,7 @@ struct side {
 	struct stat st_t, st_o;   /* of each copy that exists */
 	struct nopyc_decision d;
 	int candidate;
+	int ask_dir;              /* the name ends in '/' or "/." */
 };
 
 static int do_rename(int fd1, const char *a, int fd2, const char *b, unsigned flags)
@@ -62,19 +67,26 @@ static int is_dir(const struct side *s)
 
 /* Copy the regular file (dirfd, src) to a new file beside (destfd, dest)
  * (in TARGET, its parents made, or a path outside it with destfd
- * AT_FDCWD): its name into tmp, relative to destfd.  0, or -1 with errno
- * (EXDEV for what is not a regular file: the caller copies it, as across
- * file systems). */
+ * AT_FDCWD): its name into tmp, relative to destfd.  `moving`: the source
+ * goes once copied, so it must have one link (a copy would break the
+ * others).  0, or -1 with errno: EXDEV for anything else (a symlink, a
+ * FIFO, a device, a directory, a file with more links), what rename(2)
+ * says across file systems, so the caller copies (mv, shutil.move).  The
+ * source is looked at (lstat) before it is opened, and opened O_NONBLOCK:
+ * opening a FIFO or a device never blocks nor acts. */
 static int copy_beside(int dirfd, const char *src, int destfd, const char *dest,
-                       char *tmp, size_t tmpsz)
+                       char *tmp, size_t tmpsz, int moving)
 {
 	static unsigned long serial;
-	struct stat st;
-	int in = REAL(openat)(dirfd, src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (in < 0)
+	struct stat st, ost;
+	if (REAL(fstatat)(dirfd, src, &ost, AT_SYMLINK_NOFOLLOW) != 0)
 		return -1;
-	if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(in);
+	int in = S_ISREG(ost.st_mode) && (!moving || ost.st_nlink == 1) ?
+	         REAL(openat)(dirfd, src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) : -1;
+	if (in < 0 || fstat(in, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (moving && st.st_nlink != 1) || st.st_ino != ost.st_ino || st.st_dev != ost.st_dev) {
+		if (in >= 0)
+			close(in);
 		errno = EXDEV;
 		return -1;
 	}
@@ -126,28 +138,44 @@ static int parents(struct side *s)
 	return make_parents(s->tfd, &s->d);
 }
 
-/* Move the regular file (dirfd, src) to TARGET's `dest` (below destfd)
- * through a copy: copy beside dest, remove the source (the kernel decides;
- * on a failure the copy goes and that is the error), rename the copy into
- * place. */
-static int move_in(int dirfd, const char *src, int destfd, const char *dest,
-                   unsigned flags)
+/* Remove the side's copy in the original (the kernel decides: EROFS on a
+ * read-only tree, ENOTEMPTY...). */
+static int remove_o(struct side *s)
+{
+	if (REAL(unlinkat)(AT_FDCWD, s->path, S_ISDIR(s->st_o.st_mode) ? AT_REMOVEDIR : 0) != 0)
+		return -1;
+	s->in_o = 0;
+	return 0;
+}
+
+/* Move the regular file `a` (its original, or a file outside TARGET) to
+ * `b`'s name in TARGET through a copy: copied beside it, b's original
+ * removed (`clear_b`), the copy swapped into place, the source removed last; a refusal
+ * of the source's removal (the kernel decides) puts TARGET back, so a failed
+ * move leaves the source where it was. */
+static int move_in(struct side *a, struct side *b, int clear_b)
 {
 	char tmp[NOPYC_PATH_MAX + 32];
-	if (copy_beside(dirfd, src, destfd, dest, tmp, sizeof tmp) != 0)
+	int err, had = b->in_t;
+	if (copy_beside(a->dirfd, a->path, b->tfd, b->mapped, tmp, sizeof tmp, 1) != 0)
 		return -1;
-	if (REAL(unlinkat)(dirfd, src, 0) != 0) {
-		int err = errno;
-		REAL(unlinkat)(destfd, tmp, 0);
-		errno = err;
-		return -1;
+	if ((clear_b && remove_o(b) != 0) ||
+	    do_rename(b->tfd, tmp, b->tfd, b->mapped, had ? RENAME_EXCHANGE : RENAME_NOREPLACE) != 0) {
+		err = errno == EINVAL ? EXDEV : errno;   /* no RENAME_EXCHANGE there */
+		REAL(unlinkat)(b->tfd, tmp, 0);
+		return errno = err, -1;
 	}
-	if (do_rename(destfd, tmp, destfd, dest, flags) != 0) {
-		int err = errno;
-		REAL(unlinkat)(destfd, tmp, 0);
-		errno = err;
-		return -1;
+	if (REAL(unlinkat)(a->dirfd, a->path, 0) != 0) {
+		err = errno;
+		if (had)
+			do_rename(b->tfd, tmp, b->tfd, b->mapped, RENAME_EXCHANGE);
+		else
+			REAL(unlinkat)(b->tfd, b->mapped, 0);
+		REAL(unlinkat)(b->tfd, tmp, 0);
+		return errno = err, -1;
 	}
+	if (had)
+		REAL(unlinkat)(b->tfd, tmp, 0);   /* b's old copy */
 	return 0;
 }
 
@@ -171,7 +199,7 @@ static int exchange(struct side *a, struct side *b)
 	struct side *x = a->in_t ? a : b, *y = a->in_t ? b : a;
 	char tmp[NOPYC_PATH_MAX + 32];
 	if (parents(y) != 0 ||
-	    copy_beside(AT_FDCWD, y->path, x->tfd, x->mapped, tmp, sizeof tmp) != 0)
+	    copy_beside(AT_FDCWD, y->path, x->tfd, x->mapped, tmp, sizeof tmp, 0) != 0)
 		return -1;
 	if (do_rename(x->tfd, x->mapped, y->tfd, y->mapped, 0) != 0) {
 		int err = errno;
@@ -194,25 +222,40 @@ static int move(struct side *a, struct side *b, unsigned flags)
 	}
 	if (!visible(a))
 		return errno = ENOENT, -1;
+	/* what rename(2) checks before it changes anything (a failed rename
+	 * changes nothing): a file is not renamed to or from "name/", a
+	 * directory replaces only a directory, a file only a non-directory */
+	if (!is_dir(a) && (a->ask_dir || b->ask_dir))
+		return errno = ENOTDIR, -1;
 	if ((flags & RENAME_NOREPLACE) && visible(b))
 		return errno = EEXIST, -1;
+	if (visible(b) && is_dir(a) != is_dir(b))
+		return errno = is_dir(a) ? ENOTDIR : EISDIR, -1;
+	/* A pyc renamed over a name the original holds replaces it there too
+	 * (as in one tree: EROFS on a read-only one); a cache being written
+	 * (CPython's temp file, a file from outside) shadows it (the overlay
+	 * rule), which is what redirect is for. */
+	int clear_b = b->mapped && b->in_o && a->d.kind != NOPYC_NOT_CACHE &&
+	              a->d.kind != NOPYC_CACHE_TEMP;
 	if (a->mapped && a->d.kind == NOPYC_CACHE_TEMP && a->in_t && b->mapped) {
 		int err = watch_verdict(a->tfd, a->mapped);
 		if (err)
 			return errno = err, -1;   /* a write to it was cut short */
 	}
 	if (a->mapped && a->in_t) {
-		/* The original's copy goes first, so that a refusal (EROFS)
-		 * changes nothing.  A directory in both trees moves in both
-		 * when its new name is redirected too; else it cannot be one
-		 * rename (EXDEV: the caller copies, as across file systems). */
-		if (a->in_o && !is_dir(a) && REAL(unlink)(a->path) != 0)
-			return -1;
+		/* The originals' copies go first (the source's, the one its new
+		 * name replaces: clear_b), so that a refusal (EROFS) changes nothing.  A
+		 * directory in both trees moves in both when its new name is
+		 * redirected too; else it cannot be one rename (EXDEV: the
+		 * caller copies, as across file systems). */
 		if (a->in_o && is_dir(a)) {
 			if (!b->mapped)
 				return errno = EXDEV, -1;
 			if (do_rename(AT_FDCWD, a->path, b->dirfd, b->path, flags) != 0)
 				return -1;
+		} else if ((a->in_o && REAL(unlink)(a->path) != 0) ||
+		           (clear_b && remove_o(b) != 0)) {
+			return -1;
 		}
 		if (b->mapped) {
 			if (parents(b) != 0)
@@ -227,7 +270,7 @@ static int move(struct side *a, struct side *b, unsigned flags)
 		char tmp[NOPYC_PATH_MAX + 32], dest[NOPYC_PATH_MAX];
 		if (!absolute(b->dirfd, b->path, dest))
 			return errno = EXDEV, -1;
-		if (copy_beside(a->tfd, a->mapped, AT_FDCWD, dest, tmp, sizeof tmp) != 0)
+		if (copy_beside(a->tfd, a->mapped, AT_FDCWD, dest, tmp, sizeof tmp, 1) != 0)
 			return -1;
 		if (do_rename(AT_FDCWD, tmp, AT_FDCWD, dest, flags) != 0) {
 			int err = errno;
@@ -237,22 +280,32 @@ static int move(struct side *a, struct side *b, unsigned flags)
 		REAL(unlinkat)(a->tfd, a->mapped, 0);
 		return 0;
 	}
-	if (a->mapped) {
-		/* only in the original */
-		if (!b->mapped || is_dir(a))
-			return do_rename(a->dirfd, a->path, b->dirfd, b->path, flags);
-		if (parents(b) != 0)
-			return -1;
-		return move_in(a->dirfd, a->path, b->tfd, b->mapped, flags);
-	}
-	/* into TARGET from outside it */
+	if (a->mapped && (!b->mapped || is_dir(a)))   /* only in the original */
+		return do_rename(a->dirfd, a->path, b->dirfd, b->path, flags);
 	if (parents(b) != 0)
 		return -1;
-	if (do_rename(a->dirfd, a->path, b->tfd, b->mapped, flags) == 0)
-		return 0;
-	if (errno != EXDEV)
-		return -1;
-	return move_in(a->dirfd, a->path, b->tfd, b->mapped, flags);
+	if (!a->mapped && !clear_b) {
+		/* into TARGET from outside it: one rename on one file system */
+		if (do_rename(a->dirfd, a->path, b->tfd, b->mapped, flags) == 0)
+			return 0;
+		if (errno != EXDEV)
+			return -1;
+	}
+	return move_in(a, b, clear_b);
+}
+
+/* renameat2's flags, checked before anything else as the kernel does
+ * (fs/namei.c do_renameat2: unknown bits, RENAME_EXCHANGE with
+ * RENAME_NOREPLACE or RENAME_WHITEOUT: EINVAL).  RENAME_WHITEOUT would
+ * leave a device node in the original: EINVAL, as a file system without
+ * whiteouts says.  1 if the call may go on, else 0 with errno. */
+static int flags_ok(unsigned flags)
+{
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) ||
+	    (flags & RENAME_WHITEOUT) ||
+	    ((flags & RENAME_EXCHANGE) && (flags & RENAME_NOREPLACE)))
+		return errno = EINVAL, 0;
+	return 1;
 }
 
 /* Fill a side: decide it (`op`) and see which copies exist. */
@@ -267,6 +320,7 @@ static enum nopyc_verdict side(struct side *s, enum nopyc_op op, int dirfd, cons
 	s->d.kind = NOPYC_NOT_CACHE;
 	s->d.path = NULL;
 	s->candidate = nopyc_path_is_candidate(path);
+	s->ask_dir = *nopyc_path_dir_ending(path) != 0;
 	if (s->candidate)
 		v = call_decide(op, dirfd, path, &s->d);
 	if (v == NOPYC_MAPPED && s->d.rule->action != NOPYC_REDIRECT)
@@ -289,11 +343,14 @@ static enum nopyc_verdict side(struct side *s, enum nopyc_op op, int dirfd, cons
 }
 
 /* A failed rename that TARGET itself refused (no room, a quota, the file
- * size limit a watched write met, a read-only mount), not the caller's
- * names. */
-static int target_fault(int e)
+ * size limit a watched write met, a read-only mount: TARGET's, not the
+ * original tree's), not the caller's names. */
+static int target_fault(int e, const struct side *a, const struct side *b)
 {
-	return e == ENOSPC || e == EDQUOT || e == EFBIG || e == EROFS;
+	struct statvfs fs;
+	if (e == EROFS)
+		return fstatvfs(a->mapped ? a->tfd : b->tfd, &fs) == 0 && (fs.f_flag & ST_RDONLY);
+	return e == ENOSPC || e == EDQUOT || e == EFBIG;
 }
 
 /* A directory renamed in the original takes its counterpart along. */
@@ -341,9 +398,11 @@ int redirect_rename(int dirfd1, const char *from, int dirfd2, const char *to,
 			return 0;   /* deny or discard on the other side: the plan */
 		}
 		errno = 0;
-		*rc = move(&a, &b, flags);
-		if (*rc != 0 && target_fault(errno))
-			a.d.err = b.d.err = errno;   /* said once (diag.h) */
+		*rc = flags_ok(flags) ? move(&a, &b, flags) : -1;
+		int err = errno;
+		if (*rc != 0 && target_fault(err, &a, &b))
+			a.d.err = b.d.err = err;   /* said once (diag.h) */
+		errno = err;
 		if (*rc == 0) {
 			/* the copy under each new name stands for its source */
 			if (b.mapped)
