@@ -7,6 +7,33 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* Does the original tree leave room for d->path's directory (its ending
+ * aside)?  Missing directories are made in TARGET (the README's promise),
+ * but none where the original has a file: a name below a file fails
+ * ENOTDIR, as in one tree, and leaves nothing in TARGET.  1, or 0 with
+ * errno ENOTDIR. */
+static int original_parent_fits(const struct nopyc_decision *d)
+{
+	char dir[NOPYC_PATH_MAX];
+	size_t n = d->path ? strlen(d->path) : 0;
+	if (n == 0 || n >= sizeof dir)
+		return 1;   /* nothing to compare with: as before */
+	memcpy(dir, d->path, n + 1);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (n >= 2 && dir[n - 1] == '.' && dir[n - 2] == '/')
+		n -= 2;
+	while (n > 0 && dir[n - 1] != '/')
+		n--;
+	if (n <= 1)
+		return 1;   /* right below / */
+	dir[n - 1] = '\0';
+	struct stat st;
+	if (REAL(stat)(dir, &st) == 0 ? !S_ISDIR(st.st_mode) : errno == ENOTDIR)
+		return errno = ENOTDIR, 0;
+	return 1;
+}
+
 /* Climb from the parent until a level exists (one mkdirat when only the
  * last is missing, the usual case), then come back down.  TARGET itself is
  * not re-created: if it was deleted, its fd names a directory that can hold
@@ -33,6 +60,16 @@ int make_parents(int tfd, struct nopyc_decision *d)
 		parent--;
 	if (parent == 0)
 		return 0;  /* right in TARGET */
+	/* TARGET has the parent already (made by an earlier mkdir): nothing
+	 * to make; else not where the original has a file */
+	struct stat st;
+	dir[parent] = '\0';
+	int have = REAL(fstatat)(tfd, dir, &st, 0) == 0 && S_ISDIR(st.st_mode);
+	dir[parent] = '/';
+	if (have)
+		return 0;
+	if (!original_parent_fits(d))
+		return -1;
 	size_t top = parent;
 	for (;;) {
 		dir[top] = '\0';

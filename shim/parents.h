@@ -7,9 +7,11 @@
 #include "nopyc.h"
 
 /* Create the missing directories between TARGET (the directory `tfd`
- * names) and d->rel.  TARGET itself is never re-created.  Returns 0, or -1
- * with errno set (ENOENT with d->target_gone set: TARGET itself is gone;
- * else the mkdirat's errno). */
+ * names) and d->rel; none where the original tree has a file (a name
+ * below one fails ENOTDIR, as in one tree).  TARGET itself is never
+ * re-created.
+ * Returns 0, or -1 with errno set (ENOENT with d->target_gone set: TARGET
+ * itself is gone; else the stat's or mkdirat's errno). */
 int make_parents(int tfd, struct nopyc_decision *d);
 
 /* A call at TARGET on d->rel failed with ENOENT.  For calls that create

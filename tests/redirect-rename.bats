@@ -107,16 +107,18 @@ assert_unchanged() {
 ns_onto_cache_dir() {
 	NOPYC_RULES=$RULES py_shim -c "$RENAMER" "rename notes.txt pkg/__pycache__" \
 		"rename notes.txt pkg/__pycache__/" "rename notes.txt pkg2/__pycache__" \
-		"rename notes.txt pkg2/__pycache__/" "replace notes.txt pkg/x.pyc/" >"$OUT/out"
+		"rename notes.txt pkg2/__pycache__/" "replace notes.txt pkg/x.pyc/" \
+		"rename notes.txt pkg/a.py/__pycache__/x.pyc" >"$OUT/out"
 	# the same calls in one real tree: the tree with TARGET's copy in it
 	cp -a "$S" "$OUT/one"
 	cp -a "$TG$S/." "$OUT/one/"
 	(cd "$OUT/one" && py_noshim -c "$RENAMER" "rename notes.txt pkg/__pycache__" \
 		"rename notes.txt pkg/__pycache__/" "rename notes.txt pkg2/__pycache__" \
-		"rename notes.txt pkg2/__pycache__/" "replace notes.txt pkg/x.pyc/" >"$OUT/one.out")
+		"rename notes.txt pkg2/__pycache__/" "replace notes.txt pkg/x.pyc/" \
+		"rename notes.txt pkg/a.py/__pycache__/x.pyc" >"$OUT/one.out")
 }
 
-@test "rename: a file renamed onto a cache directory fails as in one tree (EISDIR, ENOTDIR); the file is kept, nothing changes" {
+@test "rename: a file renamed onto a cache directory, or below a file, fails as in one tree (EISDIR, ENOTDIR); the file is kept, nothing changes" {
 	local fs
 	for fs in tmpfs same; do
 		rm -rf "${S:?}"/* "${OUT:?}"/*
@@ -126,6 +128,8 @@ ns_onto_cache_dir() {
 		assert_line "rename notes.txt pkg/__pycache__ EISDIR"
 		assert_line "rename notes.txt pkg2/__pycache__ EISDIR"
 		assert_line "rename notes.txt pkg2/__pycache__/ ENOTDIR"
+		# below a file: no TARGET directory is made where the tree has one
+		assert_line "rename notes.txt pkg/a.py/__pycache__/x.pyc ENOTDIR"
 		assert_unchanged
 		assert_equal "$(cat "$S/notes.txt")" "important data"
 	done
