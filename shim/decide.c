@@ -58,7 +58,8 @@ enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
 	d->from = NOPYC_FROM_NONE;
 	d->kind = NOPYC_NOT_CACHE;
 	/* Longer than the kernel takes: leave it to the kernel (ENAMETOOLONG). */
-	if (!path || strnlen(path, NOPYC_PATH_MAX) >= NOPYC_PATH_MAX ||
+	size_t given = path ? strnlen(path, NOPYC_PATH_MAX) : 0;
+	if (!path || given >= NOPYC_PATH_MAX ||
 	    nopyc_path_normalise(base, path, abs, NOPYC_PATH_MAX) < 0)
 		return verdict(d, NOPYC_PASS, 0);
 	d->path = abs;
@@ -98,7 +99,8 @@ enum nopyc_verdict nopyc_decide(const struct nopyc_rules *rules,
 	 * for a create): the ending normalising dropped goes back, now the
 	 * rule is found.  A __pycache__ read (a listing, a stat) needs none:
 	 * it is a directory in both trees */
-	const char *ending = d->kind == NOPYC_CACHE_DIR && op == NOPYC_OP_READ ?
+	const char *ending = (d->kind == NOPYC_CACHE_DIR && op == NOPYC_OP_READ) ||
+	                     (given && path[given - 1] != '/' && path[given - 1] != '.') ?
 	                     "" : nopyc_path_dir_ending(path);
 	if (*ending) {
 		size_t n = strlen(abs), e = strlen(ending);

@@ -27,16 +27,17 @@ static uintptr_t hex(const char **p)
 }
 
 /* The start of the main thread's stack mapping if it holds address `a`,
- * else 0: the last line of /proc/self/maps (sorted by address, each line
- * "START-END ...") that starts at or below `a`, if it ends above it and is
- * "[stack]". */
+ * else 0: the line of /proc/self/maps ("START-END ... [stack]") that ends
+ * in "[stack]" and spans `a`.  Only such lines are parsed (memmem finds
+ * them: the others, some 40 in a Python, are passed over at libc's string
+ * speed); a file whose name ends so cannot span our own frame, and a line
+ * longer than the buffer is passed over whole. */
 static uintptr_t stack_start(uintptr_t a)
 {
 	int fd = REAL(open)("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	uintptr_t lo = 0, hi = 0;
-	int stack = 0;
+	uintptr_t found = 0;
 	char buf[2048];
 	size_t have = 0;
 	int skip = 0;   /* in the rest of a line longer than buf */
@@ -47,41 +48,42 @@ static uintptr_t stack_start(uintptr_t a)
 		if (got <= 0)
 			break;
 		have += (size_t)got;
-		buf[have] = '\0';
-		const char *line = buf, *nl;
-		if (skip) {
-			if (!(nl = memchr(buf, '\n', have))) {
-				have = 0;
-				continue;
-			}
-			line = nl + 1;
+		/* the whole lines read so far (not the rest of a long one) */
+		const char *end = memrchr(buf, '\n', have);
+		size_t whole = end ? (size_t)(end - buf) + 1 : 0;
+		const char *hit = buf, *h;
+		if (skip && end) {
+			hit = (const char *)memchr(buf, '\n', have) + 1;
 			skip = 0;
 		}
-		while ((nl = memchr(line, '\n', (size_t)(buf + have - line)))) {
+		while (!found && (h = memmem(hit, whole - (size_t)(hit - buf), "[stack]\n", 8))) {
+			const char *line = h;
+			while (line > buf && line[-1] != '\n')
+				line--;
 			const char *p = line;
-			uintptr_t start = hex(&p);
-			if (start > a)
-				goto done;   /* past it: the lines are in address order */
+			uintptr_t lo = hex(&p), hi = 0;
 			if (*p == '-') {
 				p++;
-				lo = start;
 				hi = hex(&p);
-				stack = nl - line >= 7 && memcmp(nl - 7, "[stack]", 7) == 0;
 			}
-			line = nl + 1;
+			if (lo <= a && a < hi)
+				found = lo;
+			hit = h + 8;
 		}
+		if (found)
+			break;
 		/* the part of a line the read cut off, to its front; a line
-		 * longer than the buffer (a long file name) is passed over */
-		have = (size_t)(buf + have - line);
-		memmove(buf, line, have);
+		 * longer than the buffer (a long file name) is dropped: it is
+		 * no "[stack]" line, whose text is short */
+		have -= whole;
+		memmove(buf, buf + whole, have);
 		if (have == sizeof buf - 1) {
 			have = 0;
 			skip = 1;
 		}
 	}
-done:
 	close(fd);
-	return stack && lo <= a && a < hi ? lo : 0;
+	return found;
 }
 
 /* The start-up's frames (the configuration, TARGETs checked component by

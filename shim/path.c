@@ -75,9 +75,8 @@ long nopyc_path_normalise(const char *base, const char *path, char *out,
 		while (e > s) {
 			while (e > s && e[-1] == '/')
 				e--;
-			const char *c = e;
-			while (c > s && c[-1] != '/')
-				c--;
+			const char *c = e > s ? memrchr(s, '/', (size_t)(e - s)) : NULL;
+			c = c ? c + 1 : s;   /* the component's start (libc's scan) */
 			size_t clen = (size_t)(e - c);
 			const char *comp = c;
 			e = c;
@@ -111,23 +110,21 @@ long nopyc_path_normalise(const char *base, const char *path, char *out,
 
 enum nopyc_cache_kind nopyc_cache_path_classify(const char *path)
 {
+	/* libc's string functions do the scanning (a path is classified on
+	 * every cache call): the last component's start, and any component
+	 * that is exactly "__pycache__" */
+	size_t n = strlen(path);
+	const char *end = path + n;
+	while (end > path && end[-1] == '/')
+		end--;
+	const char *slash = memrchr(path, '/', (size_t)(end - path));
+	const char *last = slash ? slash + 1 : path;
 	int in_pycache = 0;
-	const char *last = path;
-	for (const char *s = path; *s;) {
-		while (*s == '/')
-			s++;
-		const char *c = s;
-		while (*s && *s != '/')
-			s++;
-		if (s > c) {
-			last = c;
-			if (s - c == 11 && memcmp(c, "__pycache__", 11) == 0)
-				in_pycache = 1;
-		}
-	}
-	size_t n = strlen(last);
-	size_t stem = bytecode_stem(last, n);
-	if (stem && stem < n)
+	for (const char *h = path; !in_pycache &&
+	     (h = memmem(h, (size_t)(path + n - h), "__pycache__", 11)); h++)
+		in_pycache = (h == path || h[-1] == '/') && (h[11] == '/' || h[11] == '\0');
+	size_t stem = bytecode_stem(last, (size_t)(path + n - last));
+	if (stem && stem < (size_t)(path + n - last))
 		return NOPYC_CACHE_TEMP;
 	if (stem)
 		return NOPYC_CACHE_FILE;
