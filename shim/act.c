@@ -219,10 +219,9 @@ COLD enum plan_step plan_path1_begin(struct plan *pl, struct call c, int dirfd,
 			return PLAN_DONE;
 		}
 		/* What the original's names decide in one tree comes first: an
-		 * exclusive create of a name it has (EEXIST), a name that asks
-		 * for a directory where it has a file (ENOTDIR, EISDIR); the
-		 * errno a read-only mount gives there (rofs.c), but for EROFS
-		 * and what TARGET may still answer otherwise (ENOENT) */
+		 * exclusive create of a name it has (EEXIST), a name asking for
+		 * a directory where it has a file (ENOTDIR, EISDIR): a read-only
+		 * mount's errno there (rofs.c), not EROFS nor ENOENT (TARGET's) */
 		if (!discarding(&pl->d)) {
 			int e = rofs_errno(c, dirfd, path, AT_FDCWD, NULL);
 			if (e == EEXIST || e == ENOTDIR || e == EISDIR) {
@@ -401,6 +400,14 @@ COLD enum plan_step plan_path2_begin(struct plan2 *pl, struct call c,
 	int disc1 = pl->c1 && discarding(&pl->d1), disc2 = pl->c2 && discarding(&pl->d2);
 	if (disc1 != disc2)
 		return PLAN_SUCCEED;
+	/* as for one path: what the original's names decide comes first */
+	if (!disc1 && (pl->v1 == NOPYC_MAPPED || pl->v2 == NOPYC_MAPPED)) {
+		int e = rofs_errno(c, dirfd1, *P1, dirfd2, *P2);
+		if (e == EEXIST || e == ENOTDIR || e == EISDIR) {
+			errno = e;
+			return PLAN_FAIL;
+		}
+	}
 	int at1 = side(pl->v1, &pl->d1, dirfd1, &pl->D1, P1, &pl->own1);
 	int at2 = side(pl->v2, &pl->d2, dirfd2, &pl->D2, P2, &pl->own2);
 	if (at1 < 0 || at2 < 0) {
