@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2154 # $stderr is set by bats' run
 # Removal under redirect, as a user trial met it: an entry only TARGET has
 # is removed without an error even on a read-only tree (the kernel refuses
 # a removal there with EROFS before it looks the name up, so the library
@@ -67,6 +68,7 @@ target_files() {
 # in_readonly_tree CMD...: CMD (under the redirect rules, cwd $S) with $S
 # on a read-only bind mount, in its own mount namespace; its output in
 # $OUT/out and $OUT/err, its exit status in $OUT/rc.
+# shellcheck disable=SC2016 # the script's own expansions
 in_readonly_tree() {
 	[[ $(id -u) == 0 ]] || skip "needs root for unshare -m and mount"
 	can_unshare_mount || skip "cannot unshare -m and mount here"
