@@ -226,3 +226,23 @@ import pkg.sub.d'
 	# TARGET was writable all along: the import after it saved there
 	assert_file_exists "$(tpyc_of "$S/pkg/sub" __init__)"
 }
+
+# ---- clean-up on a writable tree ----------------------------------------------
+
+@test "remove: rm -r pkg/ and shutil.rmtree on a writable tree leave no directory of it in TARGET" {
+	local tool
+	for tool in rm rmtree; do
+		rm -rf "${S:?}/pkg" "${TG:?}"/*
+		mixed_tree
+		if [[ $tool == rm ]]; then
+			run --separate-stderr redir rm -r "$S/pkg/"
+		else
+			run --separate-stderr redir "$PY" -c 'import shutil, sys; shutil.rmtree(sys.argv[1])' "$S/pkg/"
+		fi
+		assert_success
+		assert_equal "$stderr" ""
+		assert_not_exists "$S/pkg"
+		# nothing of the tree below TARGET: no file, no empty directory
+		assert_equal "$(find "$TG$S" -mindepth 1)" ""
+	done
+}
