@@ -302,11 +302,21 @@ long nopyc_cache_source(const char *pyc, char *out, size_t outsz);
 long nopyc_prefix_stand_for(const struct nopyc_rules *rules, const char *path,
                             char *out, size_t outsz);
 
-/* The value of -X pycache_prefix=VALUE among a Python command line's own
- * options; `args` holds argv as /proc/self/cmdline gives it (each word
+/* What a Python command line's own options say of the pycache prefix;
+ * `args` holds argv as /proc/self/cmdline gives it (each word
  * NUL-terminated, `len` bytes).  Stops at the script, -c, -m, "-" or "--".
- * NULL when not given. */
-const char *nopyc_pycache_prefix_arg(const char *args, size_t len);
+ * CPython 3.8+ takes the first -X pycache_prefix (config_init_pycache_prefix:
+ * _Py_get_xoption returns the first match), PyPy the last; either one
+ * without a value ("-X pycache_prefix", "-X pycache_prefix=") means none,
+ * and any -X pycache_prefix, -E or -I means PYTHONPYCACHEPREFIX is ignored
+ * (CPython: the option wins; -E, -I: config->use_environment 0). */
+struct nopyc_prefix_args {
+	const char *first;   /* the first -X pycache_prefix's value, NULL: none */
+	const char *last;    /* the last one's */
+	int given;           /* -X pycache_prefix given at all */
+	int no_env;          /* -E or -I given */
+};
+void nopyc_pycache_prefix_args(const char *args, size_t len, struct nopyc_prefix_args *out);
 
 /* ---- decisions -------------------------------------------------------- */
 

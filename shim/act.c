@@ -11,7 +11,6 @@
 #include "real.h"
 #include "remove.h"
 #include "start.h"
-#include "remove.h"
 #include "targets.h"
 #include "updir.h"
 #include "watch.h"
@@ -213,6 +212,8 @@ COLD enum plan_step plan_path1_begin(struct plan *pl, struct call c, int dirfd,
 			if (pl->d.kind == NOPYC_CACHE_TEMP)
 				watch_verdict(pl->tfd, pl->d.rel);   /* watched no more */
 			pl->done = redirect_remove(pl->tfd, &pl->d, op == NOPYC_OP_RMDIR, &terr);
+			if (pl->done && errno == EISDIR && (c.arg & ROFS_EITHER))
+				pl->done = redirect_remove(pl->tfd, &pl->d, 1, &terr);
 			int err = errno;
 			pl->d.err = terr;
 			errno = pl->done ? err : pl->saved_errno;

@@ -331,6 +331,21 @@ void shim_write_unseen(const struct nopyc_decision *d)
 	errno = saved;
 }
 
+/* Whether an error is TARGET's own, not the caller's names: a missing,
+ * existing or non-empty entry, or one of the other type (unlink or open
+ * for writing of a directory, rmdir of a file, "x.pyc/"), is what one tree
+ * would say too.  EROFS only when TARGET is read-only: a rename refused by
+ * a read-only original tree fails with it too (the view's errno, which the
+ * decision's err may carry). */
+static int target_fault(const char *target, int err)
+{
+	struct statvfs fs;
+	if (err == ENOENT || err == EEXIST || err == ENOTEMPTY || err == EISDIR ||
+	    err == ENOTDIR)
+		return 0;
+	return err != EROFS || (statvfs(target, &fs) == 0 && (fs.f_flag & ST_RDONLY));
+}
+
 /* What a redirect call into TARGET that failed says. */
 static __attribute__((noinline, cold)) void say_target(const struct nopyc_decision *d, int failed)
 {
@@ -342,10 +357,9 @@ static __attribute__((noinline, cold)) void say_target(const struct nopyc_decisi
 		static int once;
 		shim_say(&once, "redirect TARGET ", target,
 		         " has vanished; caches are not being saved");
-	} else if (d->err && d->err != ENOENT && d->err != EEXIST && d->err != ENOTEMPTY &&
-	           /* "x.pyc/" fails for the caller's path, not for TARGET */
-	           !((d->err == EISDIR || d->err == ENOTDIR || d->err == EINVAL ||
-	              d->err == EBUSY) && *nopyc_path_dir_ending(d->path))) {
+	} else if (d->err && target_fault(target, d->err) &&
+	           /* "x.pyc/." fails for the caller's path, not for TARGET */
+	           !((d->err == EINVAL || d->err == EBUSY) && *nopyc_path_dir_ending(d->path))) {
 		shim_say(&said_target, "redirect TARGET ", target,
 		         d->err == ENOSPC ? ": no space left; caches are not being saved" :
 		         d->err == EDQUOT ? ": disk quota exceeded; caches are not being saved" :

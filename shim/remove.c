@@ -10,6 +10,20 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Whether the original tree has an entry at `path`.  A read-only mount
+ * refuses an unlink or rmdir with EROFS before it looks the name up
+ * (fs/namei.c do_unlinkat, do_rmdir: mnt_want_write comes first), so the
+ * refusal does not say the entry exists there; only ENOENT from lstat says
+ * it does not. */
+static int in_original(const char *path)
+{
+	int saved = errno;
+	struct stat st;
+	int there = REAL(lstat)(path, &st) == 0 || errno != ENOENT;
+	errno = saved;
+	return there;
+}
+
 int redirect_remove(int tfd, const struct nopyc_decision *d, int dir, int *target_err)
 {
 	int flags = dir ? AT_REMOVEDIR : 0;
@@ -23,10 +37,10 @@ int redirect_remove(int tfd, const struct nopyc_decision *d, int dir, int *targe
 		return -1;       /* ENOTEMPTY, EISDIR, ...: as one tree would say */
 	}
 	int ro = REAL(unlinkat)(AT_FDCWD, d->path, flags);
-	if (ro == 0 || errno != ENOENT)
+	if (ro == 0 || (errno != ENOENT && (rt != 0 || in_original(d->path))))
 		return ro;       /* the kernel decides for the original */
 	if (rt == 0)
-		return 0;
+		return 0;        /* only TARGET had it: removed */
 	errno = ENOENT;
 	return -1;
 }

@@ -8,11 +8,15 @@
 #include "nopyc.h"
 
 /* unlink (dir 0) or rmdir (dir 1) of the cache path d->path, mapped to
- * d->rel below TARGET's fd `tfd`: TARGET's copy first, then the original.  Returns 0, or -1
- * with errno: TARGET's failure other than ENOENT (ENOTEMPTY for a merged
- * directory TARGET still fills), else the original's (EROFS, EACCES...),
- * ENOENT when neither exists.  *target_err gets TARGET's own errno (0 if
- * none), for the fault report. */
+ * d->rel below TARGET's fd `tfd`: TARGET's copy first, then the original.
+ * Returns 0 (also when only TARGET had the entry and the original refuses
+ * a removal of what it does not have: a read-only mount says EROFS before
+ * it looks the name up), or -1 with errno: TARGET's failure other than
+ * ENOENT (ENOTEMPTY for a merged directory TARGET still fills, EISDIR),
+ * else the original's for an entry it has (EROFS, EACCES...), else the
+ * original's answer for a missing one (ENOENT; EROFS on a read-only
+ * tree, as without the library).  *target_err gets TARGET's own errno (0
+ * if none), for the fault report. */
 int redirect_remove(int tfd, const struct nopyc_decision *d, int dir, int *target_err);
 
 /* rmdir of the non-cache directory (dirfd, path), absolute `abs`, under

@@ -295,7 +295,7 @@ int rofs_errno(struct call c, int dirfd, const char *path, int dirfd2,
 		e = mknod_err(c.arg, dirfd, path);
 		break;
 	case ROFS_REMOVE:
-		if (c.arg & ~AT_REMOVEDIR)
+		if (c.arg & ~(AT_REMOVEDIR | ROFS_EITHER))
 			e = 0;  /* EINVAL */
 		else if (!(e = remove_err(dirfd, path, &mnt, &dots)) && !dots)
 			e = EROFS;

@@ -50,6 +50,9 @@ struct call {
 
 /* Not an AT_* flag: utimensat was given UTIME_OMIT for both times. */
 #define ROFS_OMIT_BOTH 0x40000000
+/* Not an AT_* flag: remove(3), which removes a directory too (glibc and
+ * musl: unlink, and rmdir on EISDIR). */
+#define ROFS_EITHER 0x20000000
 
 /* utimensat's flags, and whether both times are UTIME_OMIT. */
 static inline int utimens_flags(const struct timespec *t, int flags)
@@ -81,6 +84,7 @@ static inline int utimens64_flags(const void *times, int flags)
 #define CALL_NEWNAME CALL(LINK_NEW, NEWNAME, 0)
 #define CALL_MKNOD(mode) CALL(LINK_NEW, MKNOD, (int)(mode))
 #define CALL_REMOVE(flags) CALL(REMOVE, REMOVE, (flags))
+#define CALL_REMOVE_EITHER CALL(REMOVE, REMOVE, ROFS_EITHER)
 /* rmdir and unlinkat(AT_REMOVEDIR) are decided as RMDIR: under redirect
  * they see the merged view (remove.h) */
 #define CALL_RMDIR CALL(RMDIR, REMOVE, 0)

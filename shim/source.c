@@ -76,12 +76,22 @@ int nopyc_rules_add_pycache_prefix(struct nopyc_rules *rules, const char *base,
 	return 0;
 }
 
-const char *nopyc_pycache_prefix_arg(const char *args, size_t len)
+/* The value of one -X word for pycache_prefix: `found` set when it names
+ * the option (CPython's _Py_get_xoption: the name before any '='), the
+ * value NULL when it has none ("-X pycache_prefix", "...=": no prefix). */
+static const char *xoption_value(const char *x, int *found)
+{
+	*found = strncmp(x, "pycache_prefix", 14) == 0 && (x[14] == '=' || !x[14]);
+	return *found && x[14] == '=' && x[15] ? x + 15 : NULL;
+}
+
+void nopyc_pycache_prefix_args(const char *args, size_t len, struct nopyc_prefix_args *out)
 {
 	/* argv as /proc/self/cmdline gives it: NUL-terminated words.  The
 	 * interpreter's options come first; the script, -c, -m or "-" end them. */
-	const char *end = args + len, *found = NULL;
+	const char *end = args + len;
 	const char *a = args + strnlen(args, len) + 1;   /* skip argv[0] */
+	memset(out, 0, sizeof *out);
 	while (a < end && *a == '-' && a[1]) {
 		size_t n = strnlen(a, (size_t)(end - a));
 		const char *next = a + n + 1, *value = NULL;
@@ -96,7 +106,9 @@ const char *nopyc_pycache_prefix_arg(const char *args, size_t len)
 		/* a cluster of one-letter options: -bBX... */
 		for (const char *o = a + 1; *o; o++) {
 			if (*o == 'c' || *o == 'm')
-				return found;     /* the rest is the program's */
+				return;           /* the rest is the program's */
+			if (*o == 'E' || *o == 'I')
+				out->no_env = 1;
 			if (*o == 'X' || *o == 'W') {
 				if (o[1]) {
 					value = *o == 'X' ? o + 1 : NULL;
@@ -107,9 +119,14 @@ const char *nopyc_pycache_prefix_arg(const char *args, size_t len)
 				break;
 			}
 		}
-		if (value && strncmp(value, "pycache_prefix=", 15) == 0)
-			found = value + 15;
+		int found;
+		const char *v = value ? xoption_value(value, &found) : NULL;
+		if (value && found) {
+			if (!out->given)
+				out->first = v;
+			out->last = v;
+			out->given = 1;
+		}
 		a = next;
 	}
-	return found;
 }

@@ -34,12 +34,17 @@ void view_load(struct nopyc_rules *rules, const struct nopyc_sys *sys)
 	char cwd[NOPYC_PATH_MAX];
 	const char *base = getcwd(cwd, sizeof cwd);
 	nopyc_rules_resolve_links(rules, sys);
-	/* -X pycache_prefix wins over the environment in CPython; a cache
-	 * under either is matched by its source, so both are kept. */
+	/* The prefix the interpreter takes (nopyc.h): a cache under it is
+	 * decided by its source; any other path by its own name.  Given
+	 * several times, CPython's pick (the first) and PyPy's (the last). */
 	char args[8192];
+	struct nopyc_prefix_args x = { 0 };
 	size_t len = read_cmdline(args, sizeof args);
 	if (len)
-		nopyc_rules_add_pycache_prefix(rules, base, nopyc_pycache_prefix_arg(args, len));
-	nopyc_rules_add_pycache_prefix(rules, base, getenv("PYTHONPYCACHEPREFIX"));
+		nopyc_pycache_prefix_args(args, len, &x);
+	nopyc_rules_add_pycache_prefix(rules, base, x.first);
+	nopyc_rules_add_pycache_prefix(rules, base, x.last);
+	if (!x.given && !x.no_env)
+		nopyc_rules_add_pycache_prefix(rules, base, getenv("PYTHONPYCACHEPREFIX"));
 	errno = saved;
 }

@@ -484,3 +484,42 @@ check_pycache_prefix() {
 @test "deploy: PYTHONPYCACHEPREFIX and -X pycache_prefix: a per-path rule applies to the prefixed cache of its sources" {
 	for_each_python check_pycache_prefix
 }
+
+# The prefix the interpreter takes when -X pycache_prefix comes several
+# times (CPython 3.8-3.13 the first, PyPy the last), without a value, beside
+# PYTHONPYCACHEPREFIX, or with -E/-I: the per-path rule applies to it.
+check_pycache_prefix_choice() {
+	local a=$W/pa b=$W/pb e=$W/pe out pick
+	py_noshim -c 'import sys; sys.pycache_prefix' 2>/dev/null || return 0 # 3.8+
+	app_and_lib
+	rules="deny $W/app/**; allow **"
+	# given twice: the library must know the one the interpreter picks
+	pick=$(py_noshim -X "pycache_prefix=$a" -X "pycache_prefix=$b" -c 'import sys; print(sys.pycache_prefix)')
+	[[ $pick == "$a" || $pick == "$b" ]] || die "sys.pycache_prefix is '$pick'"
+	out=$(NOPYC_RULES=$rules py_shim -X "pycache_prefix=$a" -X "pycache_prefix=$b" "$W/app/main.py" 2>&1) ||
+		die "run with -X pycache_prefix twice failed: $out"
+	[[ $out == "app lib" ]] || die "printed '$out'"
+	[[ -z $(find "$a$W/app" "$b$W/app" -type f 2>/dev/null) ]] ||
+		die "deny $W/app/** did not apply under $pick: $(find "$a$W/app" "$b$W/app" -type f 2>/dev/null)"
+	[[ -f $pick$W/lib/other.$PYTAG.pyc ]] || die "allow ** did not write lib's cache under $pick"
+	[[ -z $(find_caches "$W/app") ]] || die "caches in the app: $(find_caches "$W/app")"
+	rm -rf "$a" "$b"
+	# -X pycache_prefix without a value: no prefix, PYTHONPYCACHEPREFIX ignored
+	# (caches beside the sources); -E and -I ignore the environment too
+	# (-I puts no script directory on sys.path: the program does)
+	local opts main="import sys, runpy; sys.path.insert(0, '$W/app'); runpy.run_path('$W/app/main.py')"
+	for opts in "-X pycache_prefix" "-X pycache_prefix=" -E -I; do
+		# shellcheck disable=SC2086 # the options' words
+		out=$(NOPYC_RULES=$rules env "${NOPYC_TEST_PY_ENV_CLEAR[@]}" PYTHONPYCACHEPREFIX="$e" \
+			LD_PRELOAD="$NOPYC_LIB" "$PY" $opts -c "$main" 2>&1) || die "run with $opts failed: $out"
+		[[ $out == "app lib" ]] || die "$opts: printed '$out'"
+		[[ ! -e $e ]] || die "$opts: caches under PYTHONPYCACHEPREFIX: $(find "$e")"
+		[[ -z $(find_caches "$W/app") ]] || die "$opts: caches in the app: $(find_caches "$W/app")"
+		[[ -f $W/lib/__pycache__/other.$PYTAG.pyc ]] || die "$opts: lib's cache not beside its source"
+		rm -rf "$W/lib/__pycache__"
+	done
+}
+
+@test "deploy: -X pycache_prefix given twice, without a value, with PYTHONPYCACHEPREFIX, -E or -I: the rule applies to the prefix the interpreter takes" {
+	for_each_python check_pycache_prefix_choice
+}

@@ -69,10 +69,13 @@ static void prefixes(void)
 	nopyc_rules_free(&r);
 }
 
-/* argv words, NUL-separated, as /proc/self/cmdline has them. */
+/* argv words, NUL-separated, as /proc/self/cmdline has them: the first
+ * -X pycache_prefix's value. */
+static struct nopyc_prefix_args px;
 static const char *arg(const char *words, size_t len)
 {
-	return nopyc_pycache_prefix_arg(words, len);
+	nopyc_pycache_prefix_args(words, len, &px);
+	return px.first;
 }
 #define ARG(lit) arg(lit, sizeof lit)
 
@@ -83,14 +86,34 @@ static void prefix_option(void)
 	CHECK_STR(ARG("python3\0-BX\0pycache_prefix=/r\0-c\0x"), "/r");
 	CHECK_STR(ARG("python3\0-X\0dev\0-X\0pycache_prefix=rel\0app.py"), "rel");
 	CHECK_STR(ARG("python3\0-W\0pycache_prefix=/no\0app.py"), NULL);
+	CHECK_INT(px.given, 0);
 	/* after the script, -c or -m: the program's own arguments */
 	CHECK_STR(ARG("python3\0app.py\0-X\0pycache_prefix=/no"), NULL);
 	CHECK_STR(ARG("python3\0-c\0-X\0pycache_prefix=/no"), NULL);
 	CHECK_STR(ARG("python3\0-m\0mod\0-Xpycache_prefix=/no"), NULL);
 	CHECK_STR(ARG("python3\0--\0-Xpycache_prefix=/no"), NULL);
+	CHECK_INT(px.given, 0);
 	CHECK_STR(ARG("python3\0--check-hash-based-pycs\0always\0-Xpycache_prefix=/s\0a.py"), "/s");
 	CHECK_STR(ARG("python3"), NULL);
 	CHECK_STR(ARG("python3\0-X"), NULL);
+	/* several: CPython takes the first, PyPy the last */
+	CHECK_STR(ARG("python3\0-X\0pycache_prefix=/a\0-Xpycache_prefix=/b\0-c\0x"), "/a");
+	CHECK_STR(px.last, "/b");
+	CHECK_INT(px.given, 1);
+	/* without a value, or an empty one: no prefix, and no PYTHONPYCACHEPREFIX */
+	CHECK_STR(ARG("python3\0-X\0pycache_prefix\0-X\0pycache_prefix=/b\0a.py"), NULL);
+	CHECK_STR(px.last, "/b");
+	CHECK_STR(ARG("python3\0-Xpycache_prefix=\0a.py"), NULL);
+	CHECK_INT(px.given, 1);
+	CHECK_STR(ARG("python3\0-X\0pycache_prefixes=/no\0a.py"), NULL);
+	CHECK_INT(px.given, 0);
+	/* -E, -I (also in a cluster): the environment is ignored */
+	CHECK_STR(ARG("python3\0-E\0a.py"), NULL);
+	CHECK_INT(px.no_env, 1);
+	CHECK_STR(ARG("python3\0-sIX\0pycache_prefix=/i\0a.py"), "/i");
+	CHECK_INT(px.no_env, 1);
+	CHECK_STR(ARG("python3\0-s\0a.py\0-E"), NULL);
+	CHECK_INT(px.no_env, 0);
 }
 
 static void links(void)
