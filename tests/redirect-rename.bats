@@ -13,19 +13,11 @@ load helpers
 load redirect_helpers
 
 setup() {
-	nopyc_setup
-	PY=$(nopyc_find_python "/root/.pyenv/versions/3.1[0-3].*/bin/python")
-	[[ -n $PY ]] || PY=$(nopyc_find_python /usr/bin/python3)
-	[[ -n $PY ]] || skip "no Python 3.10+ found (pyenv 3.10-3.13 or /usr/bin/python3)"
-	nopyc_python_facts
+	one_tree_setup
 	[[ $(id -u) == 0 ]] || skip "needs root for unshare -m and mount"
 	can_unshare_mount || skip "cannot unshare -m and mount here"
-	S=$(realpath "$T")/src
-	TG=$(realpath "$BATS_TEST_TMPDIR")/tgt
 	OUT=$BATS_TEST_TMPDIR/out
-	mkdir -p "$S" "$OUT"
-	mkdir -m 0700 "$TG"
-	RULES="redirect $S/** $TG; allow **"
+	mkdir -p "$OUT"
 }
 
 # ren_tree: $S/pkg with modules a, b, c: the pycs of a and __init__ only in

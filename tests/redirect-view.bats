@@ -23,16 +23,7 @@ setup_file() {
 }
 
 setup() {
-	nopyc_setup
-	PY=$(nopyc_find_python "/root/.pyenv/versions/3.1[0-3].*/bin/python")
-	[[ -n $PY ]] || PY=$(nopyc_find_python /usr/bin/python3)
-	[[ -n $PY ]] || skip "no Python 3.10+ found (pyenv 3.10-3.13 or /usr/bin/python3)"
-	nopyc_python_facts
-	S=$(realpath "$T")/src
-	TG=$(realpath "$BATS_TEST_TMPDIR")/tgt
-	mkdir -p "$S"
-	mkdir -m 0700 "$TG"
-	RULES="redirect $S/** $TG; allow **"
+	one_tree_setup
 	LISTDIR=$BATS_FILE_TMPDIR/listdir
 	RENAME2=$BATS_FILE_TMPDIR/rename2
 }
@@ -341,6 +332,27 @@ print(n)' "$S"
 d.py"
 }
 
+# as_one_tree PROBE: PROBE (a function run as "PROBE INTERPRETER", on the
+# directory $DIRARG) on one real tree (the tree with TARGET's copies laid
+# over it, without the shim), then on the tree under redirect: the same
+# output, and nothing made, removed or moved in the tree or in TARGET.
+as_one_tree() {
+	local one=$BATS_TEST_TMPDIR/one before_tree before_target want
+	mkdir -p "$one"
+	cp -a "$S/." "$one/"
+	cp -a "$TG$S/." "$one/"
+	DIRARG=$one run "$1" py_noshim
+	assert_success
+	want=$output
+	before_tree=$(find "$S" | LC_ALL=C sort)
+	before_target=$(find "$TG" | LC_ALL=C sort)
+	DIRARG=$S NOPYC_RULES=$RULES run "$1" py_shim
+	assert_success
+	assert_output "$want"
+	assert_equal "$(find "$S" | LC_ALL=C sort)" "$before_tree"
+	assert_equal "$(find "$TG" | LC_ALL=C sort)" "$before_target"
+}
+
 # slash_probe DIR: each call Python makes on a cache name of DIR/pkg with
 # "/" or "/." after it (a: in the tree only, b: TARGET only, c: both, l: a
 # dangling symlink in TARGET only, n: nowhere), one line each: the name, the
@@ -373,23 +385,7 @@ for n in ("a", "b", "c", "l", "n"):
 @test "view: a cache name with a trailing slash ('x.pyc/', 'x.pyc/.') names a directory in both trees: each call's errno as in one real tree, nothing changed" {
 	mixed_tree
 	ln -s nowhere "$TG$S/pkg/__pycache__/l.$PYTAG.pyc"
-	# the same trees as one real tree, without the shim
-	local one=$BATS_TEST_TMPDIR/one
-	mkdir -p "$one"
-	cp -a "$S/." "$one/"
-	cp -a "$TG$S/." "$one/"
-	DIRARG=$one run slash_probe py_noshim
-	assert_success
-	local want=$output
-	local before_tree before_target
-	before_tree=$(find "$S" | LC_ALL=C sort)
-	before_target=$(find "$TG" | LC_ALL=C sort)
-	DIRARG=$S NOPYC_RULES=$RULES run slash_probe py_shim
-	assert_success
-	assert_output "$want"
-	# and nothing was made, removed or moved in either tree
-	assert_equal "$(find "$S" | LC_ALL=C sort)" "$before_tree"
-	assert_equal "$(find "$TG" | LC_ALL=C sort)" "$before_target"
+	as_one_tree slash_probe
 	# nor said: a call on "x.pyc/" fails for its path, not for TARGET
 	refute_output --partial "nopyc:"
 	# under discard, a create of "x.pyc/" fails as without the library
@@ -433,23 +429,9 @@ for q in ("/pkg/__pycache__/", "/pkg2/__pycache__/", "/pkg2/__pycache__/."):
 
 @test "view: an exclusive create (mkdir, symlink, mkfifo, O_EXCL, link) of a cache name either tree has is EEXIST, as in one tree; writes on '__pycache__/' are refused as there" {
 	mixed_tree
-	local one=$BATS_TEST_TMPDIR/one
-	mkdir -p "$one"
-	cp -a "$S/." "$one/"
-	cp -a "$TG$S/." "$one/"
-	DIRARG=$one run create_probe py_noshim
-	assert_success
-	local want=$output
-	# the case this is about: every name, each form, four calls
-	[[ $(grep -c ' EEXIST$' <<<"$want") -ge 30 ]] || fail "one tree gave: $want"
-	local before_tree before_target
-	before_tree=$(find "$S" | LC_ALL=C sort)
-	before_target=$(find "$TG" | LC_ALL=C sort)
-	DIRARG=$S NOPYC_RULES=$RULES run create_probe py_shim
-	assert_success
-	assert_output "$want"
-	assert_equal "$(find "$S" | LC_ALL=C sort)" "$before_tree"
-	assert_equal "$(find "$TG" | LC_ALL=C sort)" "$before_target"
+	as_one_tree create_probe
+	# the case this is about: every name, each form, five calls
+	[[ $(grep -c ' EEXIST$' <<<"$output") -ge 30 ]] || fail "one tree gave: $output"
 }
 
 @test "view: mv and rm -r of a package directory take its TARGET counterpart along" {

@@ -203,3 +203,20 @@ in_mount_ns() {
 	} >"$script"
 	unshare -m bash "$script"
 }
+
+# one_tree_setup: the set-up of the tests that compare redirect with one
+# real tree: PY (a Python 3.10+, else the test is skipped), S (the tree),
+# TG (TARGET, 0700) and RULES (redirect S/** to TG).
+# shellcheck disable=SC2034 # set for the calling test file
+one_tree_setup() {
+	nopyc_setup
+	PY=$(nopyc_find_python "/root/.pyenv/versions/3.1[0-3].*/bin/python")
+	[[ -n $PY ]] || PY=$(nopyc_find_python /usr/bin/python3)
+	[[ -n $PY ]] || skip "no Python 3.10+ found (pyenv 3.10-3.13 or /usr/bin/python3)"
+	nopyc_python_facts
+	S=$(realpath "$T")/src
+	TG=$(realpath "$BATS_TEST_TMPDIR")/tgt
+	mkdir -p "$S"
+	mkdir -m 0700 "$TG"
+	RULES="redirect $S/** $TG; allow **"
+}
