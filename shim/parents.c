@@ -106,12 +106,6 @@ int make_parents(int tfd, struct nopyc_decision *d)
 int mapped_retry(enum nopyc_op op, int tfd, struct nopyc_decision *d)
 {
 	if (op == NOPYC_OP_CREATE || op == NOPYC_OP_MKDIR || op == NOPYC_OP_LINK_NEW) {
-		/* "x.pyc/." looks into x.pyc: a file of that name in the
-		 * original makes it ENOTDIR, as in one tree (no parents made) */
-		struct stat o;
-		if (strcmp(nopyc_path_dir_ending(d->path), "/.") == 0 &&
-		    REAL(stat)(d->path, &o) != 0 && errno == ENOTDIR)
-			return 0;
 		const char *slash = strchr(d->rel, '/');
 		if (!slash || !slash[strspn(slash, "/")]) {
 			d->target_gone = 1;  /* right in TARGET: TARGET is gone */

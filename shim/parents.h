@@ -16,9 +16,7 @@ int make_parents(int tfd, struct nopyc_decision *d);
 
 /* A call at TARGET on d->rel failed with ENOENT.  For calls that create
  * (`op` CREATE, MKDIR, LINK_NEW): make the parents and return 1 (call
- * again), or 0 with d->err = the failure (TARGET's, for the report), or 0
- * with errno ENOTDIR when the path looks into ("x.pyc/.") a file of the
- * original tree.  For
+ * again), or 0 with d->err = the failure (TARGET's, for the report).  For
  * other calls: 0 with errno EROFS when the entry exists only in the
  * original tree, else ENOENT. */
 int mapped_retry(enum nopyc_op op, int tfd, struct nopyc_decision *d);

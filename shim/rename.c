@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -342,15 +341,13 @@ static enum nopyc_verdict side(struct side *s, enum nopyc_op op, int dirfd, cons
 	return v;
 }
 
-/* A failed rename that TARGET itself refused (no room, a quota, the file
- * size limit a watched write met, a read-only mount: TARGET's, not the
- * original tree's), not the caller's names. */
-static int target_fault(int e, const struct side *a, const struct side *b)
+/* A failed rename that TARGET may have refused (no room, a quota, the file
+ * size limit a watched write met, a read-only mount), not the caller's
+ * names.  Whether an EROFS was TARGET's or the original tree's is diag.c's
+ * to tell (target_fault there), where every TARGET message is decided. */
+static int target_fault(int e)
 {
-	struct statvfs fs;
-	if (e == EROFS)
-		return fstatvfs(a->mapped ? a->tfd : b->tfd, &fs) == 0 && (fs.f_flag & ST_RDONLY);
-	return e == ENOSPC || e == EDQUOT || e == EFBIG;
+	return e == ENOSPC || e == EDQUOT || e == EFBIG || e == EROFS;
 }
 
 /* A directory renamed in the original takes its counterpart along. */
@@ -400,7 +397,7 @@ int redirect_rename(int dirfd1, const char *from, int dirfd2, const char *to,
 		errno = 0;
 		*rc = flags_ok(flags) ? move(&a, &b, flags) : -1;
 		int err = errno;
-		if (*rc != 0 && target_fault(err, &a, &b))
+		if (*rc != 0 && target_fault(err))
 			a.d.err = b.d.err = err;   /* said once (diag.h) */
 		errno = err;
 		if (*rc == 0) {
